@@ -1,0 +1,14 @@
+"""skattn: attention-RNN forecasting as scikit-learn estimators, built on skorch."""
+
+from ._estimators import AttentionLSTMClassifier, AttentionLSTMRegressor
+from ._windowing import SlidingWindowTransformer, make_supervised
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AttentionLSTMClassifier",
+    "AttentionLSTMRegressor",
+    "SlidingWindowTransformer",
+    "__version__",
+    "make_supervised",
+]

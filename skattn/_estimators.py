@@ -1,0 +1,665 @@
+"""scikit-learn estimators around the skorch net: regressor and classifier."""
+
+import contextlib
+import difflib
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
+from sklearn.exceptions import DataConversionWarning
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, check_random_state
+from skorch.callbacks import EarlyStopping
+
+from ._modules import ATTENTION_VALUES, ATTENTIONS, CELLS, FEATURE_ATTENTIONS, AttentionRNN
+from ._net import AttentionNet, TailSplit, TensorBatches, TensorDataset
+from ._validation import validate_windows
+
+# Prefixes skorch routes to its parts; e.g. ``optimizer__weight_decay=1e-4``.
+ROUTED_PREFIXES = ("optimizer", "criterion", "iterator_train", "iterator_valid", "callbacks")
+# Upper bound on the elements of the largest activation of one predict chunk.
+_PREDICT_CHUNK_ELEMENTS = 2**24
+
+
+def _is_routed(name):
+    return "__" in name and name.split("__", 1)[0] in ROUTED_PREFIXES
+
+
+@contextlib.contextmanager
+def _torch_state(n_threads, device, seed):
+    """Run torch with ``n_threads`` CPU threads and, when ``seed`` is given, a
+    private copy of the random state seeded with it; restore both afterwards.
+
+    Seeding inside ``fork_rng`` keeps results reproducible (dropout draws
+    from torch's global generator) without changing the caller's random state.
+    """
+    previous_threads = torch.get_num_threads()
+    if n_threads is not None and n_threads != previous_threads:
+        torch.set_num_threads(n_threads)
+    try:
+        if seed is None:
+            yield
+            return
+        device = torch.device(device)
+        cuda_devices = [device.index or 0] if device.type == "cuda" else []
+        with torch.random.fork_rng(devices=cuda_devices):
+            torch.random.default_generator.manual_seed(seed)
+            if cuda_devices:
+                torch.cuda.manual_seed(seed)
+            yield
+    finally:
+        if torch.get_num_threads() != previous_threads:
+            torch.set_num_threads(previous_threads)
+
+
+def _has_attention(estimator):
+    if estimator.attention == "none":
+        raise AttributeError(
+            f"{type(estimator).__name__} with attention='none' has no attention "
+            "weights: it is the same network without attention, for comparison."
+        )
+    return True
+
+
+def _has_feature_attention(estimator):
+    if estimator.attention not in FEATURE_ATTENTIONS:
+        raise AttributeError(
+            f"{type(estimator).__name__} with attention={estimator.attention!r} has no "
+            f"feature attention; use one of {FEATURE_ATTENTIONS}."
+        )
+    return True
+
+
+class _BaseAttentionRNN(BaseEstimator):
+    """Shared fit / predict machinery; subclasses choose the target encoding."""
+
+    _parameter_constraints = {
+        "hidden_size": [Interval(Integral, 1, None, closed="left")],
+        "num_layers": [Interval(Integral, 1, None, closed="left")],
+        "cell": [StrOptions(set(CELLS))],
+        "bidirectional": ["boolean"],
+        "attention": [StrOptions(set(ATTENTIONS))],
+        "attention_values": [StrOptions(set(ATTENTION_VALUES))],
+        "n_heads": [Interval(Integral, 1, None, closed="left")],
+        "single_attention_vector": ["boolean"],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "n_features": [Interval(Integral, 1, None, closed="left"), None],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "optimizer": [callable],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "callbacks": [list, None],
+        "warm_start": ["boolean"],
+        "n_threads": [Interval(Integral, 1, None, closed="left"), None],
+        "device": [str, torch.device],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        *,
+        hidden_size=32,
+        num_layers=1,
+        cell="lstm",
+        bidirectional=False,
+        attention="temporal",
+        attention_values="inputs",
+        n_heads=4,
+        single_attention_vector=False,
+        dropout=0.0,
+        n_features=None,
+        max_epochs=50,
+        batch_size=128,
+        lr=1e-3,
+        optimizer=torch.optim.Adam,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        callbacks=None,
+        warm_start=False,
+        n_threads=None,
+        device="cpu",
+        random_state=None,
+        verbose=0,
+        **kwargs,
+    ):
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.cell = cell
+        self.bidirectional = bidirectional
+        self.attention = attention
+        self.attention_values = attention_values
+        self.n_heads = n_heads
+        self.single_attention_vector = single_attention_vector
+        self.dropout = dropout
+        self.n_features = n_features
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.optimizer = optimizer
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.callbacks = callbacks
+        self.warm_start = warm_start
+        self.n_threads = n_threads
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        vars(self).update(kwargs)
+
+    # -- parameters -------------------------------------------------------
+    def _extra_params(self):
+        """Keyword arguments beyond the named parameters, e.g. ``optimizer__*``.
+
+        They are checked in ``fit``, like every parameter, not when set.
+        """
+        named = set(self._get_param_names())
+        return {
+            name: value
+            for name, value in vars(self).items()
+            if name not in named and not name.startswith("_") and not name.endswith("_")
+        }
+
+    def get_params(self, deep=True):
+        """Get parameters, including skorch-routed ones such as ``optimizer__*``."""
+        params = super().get_params(deep=deep)
+        params.update(self._extra_params())
+        return params
+
+    def set_params(self, **params):
+        """Set parameters; ``optimizer__*``, ``callbacks__*`` etc. go to skorch."""
+        named = set(self._get_param_names())
+        for name in [name for name in params if name not in named]:
+            setattr(self, name, params.pop(name))
+        return super().set_params(**params) if params else self
+
+    def _check_extra_params(self):
+        unknown = [name for name in self._extra_params() if not _is_routed(name)]
+        if not unknown:
+            return
+        known = list(self._get_param_names()) + [f"{prefix}__" for prefix in ROUTED_PREFIXES]
+        hints = []
+        for name in unknown:
+            close = difflib.get_close_matches(name, known, n=1)
+            hints.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+        raise ValueError(
+            f"Unknown parameter(s) for {type(self).__name__}: {', '.join(hints)}. "
+            f"Valid names are {sorted(self._get_param_names())} and names with the "
+            f"skorch prefixes {[p + '__' for p in ROUTED_PREFIXES]}."
+        )
+
+    # -- target encoding, defined by subclasses -----------------------------
+    _y_numeric = True
+
+    def _encode_target(self, y):
+        """Return (targets as a float32/int64 ndarray, n_outputs); set fitted state."""
+        raise NotImplementedError
+
+    # -- fitting ----------------------------------------------------------
+    def _build_net(self, n_outputs, seed):
+        callbacks = list(self.callbacks or [])
+        if self.early_stopping:
+            callbacks.append(
+                (
+                    "early_stopping",
+                    EarlyStopping(
+                        monitor="valid_loss", patience=self.n_iter_no_change, load_best=True
+                    ),
+                )
+            )
+        routed = self._extra_params()
+        iterator_params = {
+            "iterator_train__shuffle": True,
+            "iterator_train__seed": seed,
+        }
+        iterator_params.update(
+            {k: v for k, v in routed.items() if k.startswith("iterator_train__")}
+        )
+        return AttentionNet(
+            module=AttentionRNN,
+            module__n_features=self.n_features_per_step_,
+            module__n_timesteps=self.n_timesteps_,
+            module__n_outputs=n_outputs,
+            module__cell=self.cell,
+            module__hidden_size=self.hidden_size,
+            module__num_layers=self.num_layers,
+            module__dropout=self.dropout,
+            module__bidirectional=self.bidirectional,
+            module__attention=self.attention,
+            module__attention_values=self.attention_values,
+            module__n_heads=self.n_heads,
+            module__single_attention_vector=self.single_attention_vector,
+            criterion=self._criterion,
+            optimizer=self.optimizer,
+            lr=self.lr,
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            iterator_train=TensorBatches,
+            iterator_valid=TensorBatches,
+            dataset=TensorDataset,
+            train_split=TailSplit(self.validation_fraction) if self.early_stopping else None,
+            callbacks=callbacks,
+            predict_nonlinearity=None,
+            verbose=self.verbose,
+            device=self.device,
+            **{k: v for k, v in routed.items() if not k.startswith("iterator_train__")},
+            **iterator_params,
+        )
+
+    def _check_device(self):
+        device = torch.device(self.device)
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise ValueError(
+                f"device={self.device!r} was requested, but torch finds no CUDA device "
+                "(torch.cuda.is_available() is False); use device='cpu'."
+            )
+        return device
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Fit the network to windows ``X`` and targets ``y``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps, n_features) or \
+                (n_samples, n_timesteps * n_features)
+            Windows, oldest step first. NaN marks missing values; a step whose
+            values are all NaN is masked out of the attention.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets, in the user's units.
+
+        Returns
+        -------
+        self : estimator
+            The fitted estimator.
+        """
+        self._check_extra_params()
+        device = self._check_device()
+        X, y = validate_windows(self, X, y, reset=True, y_numeric=self._y_numeric)
+        targets, n_outputs = self._encode_target(y)
+        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        X_tensor = torch.from_numpy(X).to(device)
+        y_tensor = torch.from_numpy(targets).to(device)
+        with _torch_state(self.n_threads, device, seed):
+            self.net_ = self._build_net(n_outputs, seed)
+            self.net_.fit(X_tensor, y_tensor)
+        self.n_iter_ = len(self.net_.history)
+        self._store_attention_summary(X)
+        return self
+
+    def _store_attention_summary(self, X):
+        """Mean attention over the training windows, as fitted attributes."""
+        for name in ("attention_weights_", "feature_weights_", "head_weights_"):
+            if hasattr(self, name):
+                delattr(self, name)
+        if self.attention == "none":
+            return
+        outputs = self._infer(X, ("temporal", "feature", "heads"))
+        primary = "feature" if self.attention == "feature" else "temporal"
+        self.attention_weights_ = outputs[primary].mean(axis=0)
+        if "feature" in outputs:
+            self.feature_weights_ = outputs["feature"].mean(axis=0)
+        if "heads" in outputs:
+            self.head_weights_ = outputs["heads"].mean(axis=0)
+
+    @property
+    def history_(self):
+        """skorch History of the last fit: one row per epoch (losses, duration)."""
+        check_is_fitted(self)
+        return self.net_.history
+
+    # -- inference --------------------------------------------------------
+    def _predict_chunk_size(self):
+        state_size = self.hidden_size * (2 if self.bidirectional else 1)
+        widest = max(
+            state_size,
+            self.n_heads * self.n_timesteps_,
+            self.n_features_per_step_ * self.hidden_size,
+        )
+        return max(1, _PREDICT_CHUNK_ELEMENTS // (self.n_timesteps_ * widest))
+
+    def _infer(self, X, keys):
+        """Run the module over validated windows in chunks.
+
+        Returns a dict of numpy arrays for the requested ``keys``:
+        ``"prediction"`` and the attention weights the module gives.
+        """
+        module = self.net_.module_
+        device = torch.device(self.device)
+        chunk_size = self._predict_chunk_size()
+        collected = {}
+        was_training = module.training
+        module.eval()
+        try:
+            with _torch_state(self.n_threads, device, None), torch.inference_mode():
+                for start in range(0, len(X), chunk_size):
+                    batch = torch.from_numpy(X[start : start + chunk_size]).to(device)
+                    prediction, weights = module(batch)
+                    outputs = {"prediction": prediction, **weights}
+                    for key in keys:
+                        if key in outputs:
+                            collected.setdefault(key, []).append(outputs[key].cpu().numpy())
+        finally:
+            module.train(was_training)
+        return {key: np.concatenate(parts) for key, parts in collected.items()}
+
+    def _validated(self, X):
+        check_is_fitted(self)
+        return validate_windows(self, X, reset=False)
+
+    def _raw_predict(self, X):
+        return self._infer(self._validated(X), ("prediction",))["prediction"]
+
+    @available_if(_has_attention)
+    def predict_attention(self, X, *, per_head=False):
+        """Attention weights of each window.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps, n_features) or \
+                (n_samples, n_timesteps * n_features)
+            Windows, as in ``fit``.
+        per_head : bool, default=False
+            With ``attention="multihead"``, return the weights of each head.
+
+        Returns
+        -------
+        weights : ndarray
+            (n_samples, n_timesteps) for the temporal attentions;
+            (n_samples, n_features) for ``attention="feature"``;
+            (n_samples, n_heads, n_timesteps) with ``per_head=True``. Each
+            row sums to 1; missing steps get exactly 0.
+        """
+        if per_head and self.attention != "multihead":
+            raise ValueError(
+                f"per_head=True needs attention='multihead', not {self.attention!r}."
+            )
+        key = "heads" if per_head else ("feature" if self.attention == "feature" else "temporal")
+        return self._infer(self._validated(X), (key,))[key]
+
+    @available_if(_has_feature_attention)
+    def predict_feature_attention(self, X):
+        """Feature attention of each window, averaged over its observed steps.
+
+        Parameters
+        ----------
+        X : array-like, as in ``fit``
+
+        Returns
+        -------
+        weights : ndarray of shape (n_samples, n_features)
+        """
+        return self._infer(self._validated(X), ("feature",))["feature"]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.three_d_array = True
+        return tags
+
+
+_PARAMETERS_DOC = """
+    Parameters
+    ----------
+    hidden_size : int, default=32
+        Units of each recurrent layer (per direction).
+    num_layers : int, default=1
+        Stacked recurrent layers.
+    cell : {"lstm", "gru", "rnn"}, default="lstm"
+        Recurrent cell.
+    bidirectional : bool, default=False
+        Run the recurrent layers in both directions.
+    attention : {"temporal", "per_feature", "feature", "dual", "multihead", \
+"none"}, default="temporal"
+        "temporal": additive attention over time steps. "per_feature": a
+        softmax over time per state dimension (Keras ``attention_3d_block``).
+        "feature": attention over the input features of each step. "dual":
+        feature attention, then temporal attention (DA-RNN). "multihead":
+        scaled dot-product self-attention with ``n_heads`` heads, pooled.
+        "none": the same network without attention (last state).
+    attention_values : {"inputs", "states"}, default="inputs"
+        What the temporal attention sums. "inputs": a projection of each
+        step's own input, so a weight shows where information came from.
+        "states": the recurrent states, as the reference recipes do; a state
+        carries earlier steps, so its weight may stand for an earlier value.
+    n_heads : int, default=4
+        Heads of ``attention="multihead"``.
+    single_attention_vector : bool, default=False
+        With ``attention="per_feature"``, share one temporal vector.
+    dropout : float, default=0.0
+        Dropout between stacked layers and before the output layer.
+    n_features : int, default=None
+        Features per time step, to unflatten 2-D X. None: read it from
+        ``<name>_lag<k>`` column names (SlidingWindowTransformer with pandas
+        output), else 1.
+    max_epochs : int, default=50
+        Passes over the training data.
+    batch_size : int, default=128
+        Windows per mini-batch.
+    lr : float, default=1e-3
+        Learning rate.
+    optimizer : torch optimizer class, default=torch.optim.Adam
+        Its other arguments are routed as ``optimizer__<name>``.
+    early_stopping : bool, default=False
+        Hold out the newest ``validation_fraction`` of the windows, stop when
+        the validation loss has not improved for ``n_iter_no_change`` epochs,
+        and keep the best weights.
+    validation_fraction : float, default=0.1
+        Share of the newest windows used for validation with early stopping.
+    n_iter_no_change : int, default=10
+        Patience of early stopping, in epochs.
+    callbacks : list of skorch callbacks or (name, callback) tuples, default=None
+        Extra skorch callbacks; their parameters route as ``callbacks__*``.
+    warm_start : bool, default=False
+        Reserved for continuing training from the current weights.
+    n_threads : int, default=None
+        CPU threads torch uses during fit and predict (restored afterwards).
+        None keeps torch's current setting.
+    device : str or torch.device, default="cpu"
+        "cpu", "cuda" or "cuda:<index>".
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, dropout and batch order; the caller's
+        global random state is left unchanged.
+    verbose : int, default=0
+        1 prints skorch's per-epoch table.
+    **kwargs
+        skorch-routed parameters: ``optimizer__*``, ``criterion__*``,
+        ``iterator_train__*``, ``iterator_valid__*``, ``callbacks__*``.
+"""
+
+_ATTRIBUTES_DOC = """
+    net_ : skorch.NeuralNet
+        The trained skorch net; ``net_.module_`` is the torch module.
+    history_ : skorch.History
+        Per-epoch losses and durations of the last fit.
+    n_iter_ : int
+        Epochs trained.
+    n_features_in_ : int
+        Columns of the 2-D form of X (n_timesteps * n_features).
+    feature_names_in_ : ndarray of str
+        Column names of pandas X.
+    n_timesteps_ : int
+        Time steps per window.
+    n_features_per_step_ : int
+        Features per time step.
+    attention_weights_ : ndarray of shape (n_timesteps,) or (n_features,)
+        Mean attention over the training windows; over features for
+        ``attention="feature"``. Absent with ``attention="none"``.
+    feature_weights_ : ndarray of shape (n_features,)
+        Mean feature attention, for ``attention`` "feature" and "dual".
+    head_weights_ : ndarray of shape (n_heads, n_timesteps)
+        Mean attention of each head, for ``attention="multihead"``.
+"""
+
+
+class AttentionLSTMRegressor(RegressorMixin, _BaseAttentionRNN):
+    __doc__ = (
+        """Attention-RNN regressor for windows of time series.
+
+    A recurrent encoder (LSTM by default) followed by attention over the time
+    steps and a linear head, trained through skorch with Adam and MSE. The
+    targets are standardised internally and the predictions mapped back, so
+    ``y`` can be in any units.
+"""
+        + _PARAMETERS_DOC
+        + """
+    Attributes
+    ----------"""
+        + _ATTRIBUTES_DOC
+        + """    y_mean_ : ndarray of shape (n_outputs,)
+        Mean of the training targets.
+    y_scale_ : ndarray of shape (n_outputs,)
+        Standard deviation of the training targets (1 where constant).
+
+    See Also
+    --------
+    SlidingWindowTransformer : Windows from a time-ordered table.
+    make_supervised : Align a series with its future values.
+    AttentionLSTMClassifier : The same networks for classification.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skattn import AttentionLSTMRegressor
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(200, 8, 2))
+    >>> y = X[:, 3, 0]
+    >>> reg = AttentionLSTMRegressor(max_epochs=5, random_state=0).fit(X, y)
+    >>> reg.predict(X[:3]).shape
+    (3,)
+    >>> reg.attention_weights_.shape
+    (8,)
+    """
+    )
+
+    _criterion = torch.nn.MSELoss
+
+    def _encode_target(self, y):
+        self._single_output = y.ndim == 1
+        y = y.reshape(len(y), -1)
+        self.y_mean_ = y.mean(axis=0)
+        scale = y.std(axis=0)
+        self.y_scale_ = np.where(scale > 0, scale, 1.0)
+        return ((y - self.y_mean_) / self.y_scale_).astype(np.float32), y.shape[1]
+
+    def predict(self, X):
+        """Predict targets for windows ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps, n_features) or \
+                (n_samples, n_timesteps * n_features)
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            In the units of the training targets.
+        """
+        raw = self._raw_predict(X).astype(np.float64)
+        y_pred = raw * self.y_scale_ + self.y_mean_
+        return y_pred.ravel() if self._single_output else y_pred
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
+
+class AttentionLSTMClassifier(ClassifierMixin, _BaseAttentionRNN):
+    __doc__ = (
+        """Attention-RNN classifier for windows of time series.
+
+    The networks of :class:`AttentionLSTMRegressor` with a softmax head,
+    trained with cross-entropy. Binary and multiclass, any label type.
+"""
+        + _PARAMETERS_DOC
+        + """
+    Attributes
+    ----------"""
+        + _ATTRIBUTES_DOC
+        + """    classes_ : ndarray of shape (n_classes,)
+        The class labels.
+
+    See Also
+    --------
+    AttentionLSTMRegressor : The same networks for regression.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skattn import AttentionLSTMClassifier
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(200, 8, 2))
+    >>> y = np.where(X[:, 3, 0] > 0, "up", "down")
+    >>> clf = AttentionLSTMClassifier(max_epochs=5, random_state=0).fit(X, y)
+    >>> clf.classes_
+    array(['down', 'up'], dtype='<U4')
+    >>> clf.predict_proba(X[:2]).shape
+    (2, 2)
+    """
+    )
+
+    _criterion = torch.nn.CrossEntropyLoss
+    _y_numeric = False
+
+    def _encode_target(self, y):
+        if y.ndim == 2 and y.shape[1] == 1:
+            warnings.warn(
+                "A column-vector y was passed when a 1d array was expected. Please "
+                "change the shape of y to (n_samples,), for example using ravel().",
+                DataConversionWarning,
+                stacklevel=3,
+            )
+            y = y.ravel()
+        if y.ndim != 1:
+            raise ValueError(
+                f"{type(self).__name__} supports one target column; y has shape {y.shape}."
+            )
+        check_classification_targets(y)
+        encoder = LabelEncoder().fit(y)
+        self.classes_ = encoder.classes_
+        if len(self.classes_) < 2:
+            raise ValueError(
+                f"Classifier can't train when only one class is present: y holds only "
+                f"{self.classes_[0]!r}; at least 2 classes are needed."
+            )
+        return encoder.transform(y).astype(np.int64), len(self.classes_)
+
+    def predict_proba(self, X):
+        """Class probabilities for windows ``X``.
+
+        Parameters
+        ----------
+        X : array-like, as in ``fit``
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Columns follow ``classes_``.
+        """
+        logits = torch.from_numpy(self._raw_predict(X).astype(np.float64))
+        return torch.softmax(logits, dim=1).numpy()
+
+    def predict(self, X):
+        """Predict class labels for windows ``X``.
+
+        Parameters
+        ----------
+        X : array-like, as in ``fit``
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+        """
+        scores = self._raw_predict(X)
+        return self.classes_[scores.argmax(axis=1)]

@@ -1,0 +1,236 @@
+"""The torch modules: a recurrent encoder with one of several attentions.
+
+Forward contract, written once in :class:`AttentionRNN`: the module takes a
+float32 batch of windows ``(batch, n_timesteps, n_features)`` in which NaN
+marks missing values, and returns ``(prediction, weights)``. ``prediction``
+is ``(batch, n_outputs)``; ``weights`` is a dict that holds ``"temporal"``
+``(batch, n_timesteps)`` and/or ``"feature"`` ``(batch, n_features)``
+attention, each non-negative and summing to 1 over its last axis, with
+exactly 0 on missing steps. Multi-head attention also gives ``"heads"``
+``(batch, n_heads, n_timesteps)``.
+
+Every temporal attention scores the steps from the recurrent states. What it
+sums with those weights (its *values*) is a choice:
+
+- ``"inputs"`` (default): a linear projection of each step's own input. The
+  prediction can then only use a step's value through that step's weight, so
+  the weights show where the information came from.
+- ``"states"``: the recurrent states themselves, as the reference recipes do.
+  A state carries information from all earlier steps, so a weight on step
+  ``t`` may stand for a value seen before ``t``.
+"""
+
+import math
+
+import torch
+from torch import nn
+
+CELLS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
+ATTENTIONS = ("temporal", "per_feature", "feature", "dual", "multihead", "none")
+TEMPORAL_ATTENTIONS = ("temporal", "per_feature", "dual", "multihead")
+FEATURE_ATTENTIONS = ("feature", "dual")
+ATTENTION_VALUES = ("inputs", "states")
+
+
+def masked_softmax(scores, observed, dim):
+    """Softmax over ``dim`` that gives exactly 0 where ``observed`` is False.
+
+    A slice with nothing observed gives all zeros instead of NaN.
+    """
+    weights = torch.softmax(scores.masked_fill(~observed, float("-inf")), dim=dim)
+    return torch.nan_to_num(weights, nan=0.0)
+
+
+class AdditiveAttention(nn.Module):
+    """``score_t = v^T tanh(W s_t + b)``, softmax over t, ``sum_t w_t value_t``."""
+
+    def __init__(self, state_size):
+        super().__init__()
+        self.project = nn.Linear(state_size, state_size)
+        self.score = nn.Linear(state_size, 1, bias=False)
+
+    def forward(self, states, values, observed):
+        scores = self.score(torch.tanh(self.project(states))).squeeze(-1)
+        weights = masked_softmax(scores, observed, dim=-1)
+        context = torch.bmm(weights.unsqueeze(1), values).squeeze(1)
+        return context, {"temporal": weights}
+
+
+class PerDimensionAttention(nn.Module):
+    """Keras ``attention_3d_block``: a softmax over time for each state dimension.
+
+    Scores come from a dense layer over the time axis of each dimension; with
+    ``single_vector`` the per-dimension weights are averaged into one vector
+    shared by all dimensions. The reported temporal weights are the mean over
+    dimensions (exactly the shared vector when ``single_vector`` is True).
+    """
+
+    def __init__(self, n_timesteps, single_vector):
+        super().__init__()
+        self.score = nn.Linear(n_timesteps, n_timesteps)
+        self.single_vector = single_vector
+
+    def forward(self, states, values, observed):
+        scores = self.score(states.transpose(1, 2))  # (batch, state, time)
+        weights = masked_softmax(scores, observed.unsqueeze(1), dim=-1)
+        if self.single_vector:
+            weights = weights.mean(dim=1, keepdim=True)
+        context = (weights.transpose(1, 2) * values).sum(dim=1)
+        return context, {"temporal": weights.mean(dim=1)}
+
+
+class MultiHeadAttentionPooling(nn.Module):
+    """Scaled dot-product self-attention with ``n_heads`` heads, mean-pooled.
+
+    Every observed step attends to all observed steps; the outputs are
+    averaged over the observed query steps. Averaging commutes with the
+    weighted sum, so the pooled output is exactly ``sum_t a_t value_t`` with
+    ``a`` the attention averaged over queries: those are the reported weights
+    (per head, and their mean over heads).
+    """
+
+    def __init__(self, state_size, n_heads):
+        super().__init__()
+        self.n_heads = n_heads
+        self.head_size = max(1, math.ceil(state_size / n_heads))
+        inner_size = self.head_size * n_heads
+        self.query = nn.Linear(state_size, inner_size)
+        self.key = nn.Linear(state_size, inner_size)
+        self.value = nn.Linear(state_size, inner_size)
+        self.out = nn.Linear(inner_size, state_size)
+
+    def _split_heads(self, tensor):
+        batch, n_timesteps, _ = tensor.shape
+        return tensor.view(batch, n_timesteps, self.n_heads, self.head_size).transpose(1, 2)
+
+    def forward(self, states, values, observed):
+        query = self._split_heads(self.query(states))
+        key = self._split_heads(self.key(states))
+        value = self._split_heads(self.value(values))
+        scores = query @ key.transpose(-1, -2) / math.sqrt(self.head_size)
+        attention = masked_softmax(scores, observed[:, None, None, :], dim=-1)
+        query_mask = observed[:, None, :, None].to(attention.dtype)
+        head_weights = (attention * query_mask).sum(dim=2) / query_mask.sum(dim=2)
+        context = (head_weights.unsqueeze(-1) * value).sum(dim=2)  # (batch, heads, head)
+        context = self.out(context.flatten(start_dim=1))
+        return context, {"temporal": head_weights.mean(dim=1), "heads": head_weights}
+
+
+class FeatureAttention(nn.Module):
+    """Attention over the input features of each step (which series matters).
+
+    Each feature value gets its own embedding ``e_tk = x_tk * a_k + c_k``;
+    ``score_tk = v^T tanh(W e_tk + b)``, softmax over the features k, and the
+    step's input to the recurrent layer is ``sum_k alpha_tk e_tk``. The
+    recurrent layer sees the features only through these weights. Missing
+    values get weight 0. Reported per window: the mean of ``alpha_t`` over
+    the observed steps, shape (batch, n_features).
+    """
+
+    def __init__(self, n_features, embed_size):
+        super().__init__()
+        bound = 1.0 / math.sqrt(embed_size)
+        self.scale = nn.Parameter(torch.empty(n_features, embed_size).uniform_(-1.0, 1.0))
+        self.shift = nn.Parameter(torch.empty(n_features, embed_size).uniform_(-bound, bound))
+        self.project = nn.Linear(embed_size, embed_size)
+        self.score = nn.Linear(embed_size, 1, bias=False)
+
+    def forward(self, inputs, observed_values):
+        embedded = inputs.unsqueeze(-1) * self.scale + self.shift  # (batch, time, feature, embed)
+        scores = self.score(torch.tanh(self.project(embedded))).squeeze(-1)
+        weights = masked_softmax(scores, observed_values, dim=-1)
+        mixed = (weights.unsqueeze(-1) * embedded).sum(dim=2)
+        observed_steps = observed_values.any(dim=-1, keepdim=True).to(weights.dtype)
+        mean_weights = (weights * observed_steps).sum(dim=1) / observed_steps.sum(dim=1)
+        return mixed, {"feature": mean_weights}
+
+
+class AttentionRNN(nn.Module):
+    """Recurrent encoder, optional feature attention, temporal attention, linear head.
+
+    Parameters
+    ----------
+    n_features : int
+        Features per time step.
+    n_timesteps : int
+        Time steps per window (used by ``attention="per_feature"``).
+    n_outputs : int
+        Width of the prediction (targets, or classes for classification).
+    cell : {"lstm", "gru", "rnn"}, default="lstm"
+    hidden_size : int, default=32
+    num_layers : int, default=1
+    dropout : float, default=0.0
+        Dropout between stacked recurrent layers and before the head.
+    bidirectional : bool, default=False
+    attention : {"temporal", "per_feature", "feature", "dual", "multihead", "none"}
+    attention_values : {"inputs", "states"}, default="inputs"
+        What the temporal attention sums; see the module docstring.
+    n_heads : int, default=4
+        Heads of ``attention="multihead"``.
+    single_attention_vector : bool, default=False
+        Share one temporal vector across dimensions (``attention="per_feature"``).
+    """
+
+    def __init__(
+        self,
+        n_features,
+        n_timesteps,
+        n_outputs,
+        *,
+        cell="lstm",
+        hidden_size=32,
+        num_layers=1,
+        dropout=0.0,
+        bidirectional=False,
+        attention="temporal",
+        attention_values="inputs",
+        n_heads=4,
+        single_attention_vector=False,
+    ):
+        super().__init__()
+        input_size = n_features
+        self.feature_attention = None
+        if attention in FEATURE_ATTENTIONS:
+            self.feature_attention = FeatureAttention(n_features, hidden_size)
+            input_size = hidden_size
+        self.encoder = CELLS[cell](
+            input_size,
+            hidden_size,
+            num_layers=num_layers,
+            batch_first=True,
+            dropout=dropout if num_layers > 1 else 0.0,
+            bidirectional=bidirectional,
+        )
+        state_size = hidden_size * (2 if bidirectional else 1)
+        self.temporal_attention = None
+        self.value = None
+        if attention in TEMPORAL_ATTENTIONS:
+            if attention == "per_feature":
+                self.temporal_attention = PerDimensionAttention(
+                    n_timesteps, single_attention_vector
+                )
+            elif attention == "multihead":
+                self.temporal_attention = MultiHeadAttentionPooling(state_size, n_heads)
+            else:
+                self.temporal_attention = AdditiveAttention(state_size)
+            if attention_values == "inputs":
+                self.value = nn.Linear(input_size, state_size)
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(state_size, n_outputs)
+
+    def forward(self, windows):
+        observed_values = ~torch.isnan(windows)
+        observed_steps = observed_values.any(dim=-1)
+        inputs = torch.where(observed_values, windows, torch.zeros((), dtype=windows.dtype))
+        weights = {}
+        if self.feature_attention is not None:
+            inputs, feature_weights = self.feature_attention(inputs, observed_values)
+            weights.update(feature_weights)
+        states, _ = self.encoder(inputs)
+        if self.temporal_attention is None:
+            summary = states[:, -1]
+        else:
+            values = states if self.value is None else self.value(inputs)
+            summary, temporal_weights = self.temporal_attention(states, values, observed_steps)
+            weights.update(temporal_weights)
+        return self.head(self.dropout(summary)), weights

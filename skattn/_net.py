@@ -1,0 +1,116 @@
+"""The skorch side: a net whose data stays in one tensor, and a time-ordered split.
+
+skorch's default path wraps arrays in a Dataset, collates one item at a time
+through a DataLoader and validates on the oldest fifth of the rows. Here the
+windows are a single float32 tensor (moved to the device once); a mini-batch
+is a slice or an index of it, and validation uses the newest rows.
+"""
+
+import math
+
+import torch
+from skorch import NeuralNet
+
+
+class TensorDataset(torch.utils.data.Dataset):
+    """Windows ``X`` and targets ``y`` held as tensors (``y`` may be None)."""
+
+    def __init__(self, X, y=None):
+        self.X = X
+        self.y = y
+
+    def __len__(self):
+        return len(self.X)
+
+    def __getitem__(self, index):
+        return self.X[index], (self.y[index] if self.y is not None else None)
+
+    def rows(self, start, stop):
+        """The rows ``start:stop`` as a new dataset (views, no copy)."""
+        return TensorDataset(self.X[start:stop], None if self.y is None else self.y[start:stop])
+
+
+class TensorBatches:
+    """Mini-batches drawn by slicing (or indexing, when shuffled) the tensors.
+
+    Used as skorch's ``iterator_train`` / ``iterator_valid``: it takes the
+    same ``batch_size`` and ``shuffle`` arguments as a DataLoader. Iterating
+    again starts a new epoch (with a new order when shuffled); the order comes
+    from a generator seeded with ``seed``, not from global state.
+    """
+
+    def __init__(self, dataset, batch_size=128, shuffle=False, seed=None):
+        self.dataset = dataset
+        self.batch_size = max(1, int(batch_size))
+        self.shuffle = shuffle
+        self.generator = torch.Generator()
+        if seed is None:
+            self.generator.seed()
+        else:
+            self.generator.manual_seed(int(seed))
+
+    def __len__(self):
+        return math.ceil(len(self.dataset) / self.batch_size)
+
+    def __iter__(self):
+        X, y = self.dataset.X, self.dataset.y
+        n_samples = len(X)
+        if not self.shuffle:
+            for start in range(0, n_samples, self.batch_size):
+                stop = start + self.batch_size
+                yield X[start:stop], (None if y is None else y[start:stop])
+            return
+        order = torch.randperm(n_samples, generator=self.generator).to(X.device)
+        for start in range(0, n_samples, self.batch_size):
+            index = order[start : start + self.batch_size]
+            yield X[index], (None if y is None else y[index])
+
+
+class TailSplit:
+    """skorch ``train_split`` that validates on the newest rows.
+
+    The last ``validation_fraction`` of the rows (at least one) becomes the
+    validation set, the rows before it the training set: the model is always
+    validated on data that comes after what it was trained on.
+    """
+
+    def __init__(self, validation_fraction):
+        self.validation_fraction = validation_fraction
+
+    def __call__(self, dataset, y=None, **fit_params):
+        n_samples = len(dataset)
+        n_valid = max(1, int(math.ceil(self.validation_fraction * n_samples)))
+        if n_valid >= n_samples:
+            raise ValueError(
+                f"validation_fraction={self.validation_fraction} leaves no training "
+                f"rows out of {n_samples}; lower it or pass more samples."
+            )
+        return dataset.rows(0, n_samples - n_valid), dataset.rows(n_samples - n_valid, n_samples)
+
+
+class AttentionNet(NeuralNet):
+    """skorch NeuralNet for modules that return ``(prediction, weights)``.
+
+    The loss sees only the prediction. Data passed as tensors is wrapped in a
+    :class:`TensorDataset` without copies.
+    """
+
+    def get_dataset(self, X, y=None):
+        if isinstance(X, TensorDataset):
+            return X
+        if isinstance(X, torch.Tensor):
+            return TensorDataset(X, y)
+        return super().get_dataset(X, y)
+
+    def infer(self, x, **fit_params):
+        if isinstance(x, torch.Tensor) and x.device == torch.device(self.device):
+            return self.module_(x, **fit_params)
+        return super().infer(x, **fit_params)
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        if isinstance(y_pred, tuple):
+            y_pred = y_pred[0]
+        if isinstance(y_true, torch.Tensor) and y_true.device == y_pred.device:
+            return self.criterion_(y_pred, y_true)
+        return super().get_loss(y_pred, y_true, X=X, training=training)
+

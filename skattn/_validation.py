@@ -1,0 +1,225 @@
+"""One place that turns user input into checked float32 windows.
+
+Every public entry point of the estimators (``fit``, ``predict``, ``score``,
+``predict_attention``) goes through :func:`validate_windows`, so the rules
+below hold everywhere:
+
+- 3-D input is ``(n_samples, n_timesteps, n_features)``.
+- 2-D input is flattened windows, time major (oldest step first, the features
+  of one step side by side), as :class:`~skattn.SlidingWindowTransformer`
+  writes them. The number of features per step comes from the estimator's
+  ``n_features`` parameter, else from ``*_lag<k>`` column names, else it is 1.
+- NaN marks a missing value. A time step whose values are all NaN is a missing
+  step: the model masks it out of the attention. A window without a single
+  observed step, and inf anywhere, are errors.
+"""
+
+import re
+from numbers import Integral
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.utils.validation import check_array, check_consistent_length, validate_data
+
+_LAG_NAME = re.compile(r"^(?P<base>.+)_lag(?P<lag>\d+)$")
+_MAX_ROWS_IN_MESSAGE = 10
+
+
+def _format_rows(rows):
+    rows = [int(row) for row in rows]
+    shown = ", ".join(str(row) for row in rows[:_MAX_ROWS_IN_MESSAGE])
+    if len(rows) > _MAX_ROWS_IN_MESSAGE:
+        shown += f", ... ({len(rows)} rows in total)"
+    return f"[{shown}]"
+
+
+def reject_sparse(X, input_name="X"):
+    """Raise a TypeError for scipy sparse input: windows are dense."""
+    if sp.issparse(X):
+        raise TypeError(
+            f"Sparse input is not supported: {input_name} is a scipy sparse "
+            f"{type(X).__name__}, but skattn needs dense windows. Convert it with "
+            f"{input_name}.toarray() first."
+        )
+
+
+def rows_with_nonfinite(values, *, kind):
+    """Row indices (axis 0) of ``values`` that contain NaN or inf.
+
+    ``kind`` is ``"inf"`` (only infinities) or ``"nonfinite"`` (NaN and inf).
+    """
+    bad = np.isinf(values) if kind == "inf" else ~np.isfinite(values)
+    if values.ndim > 1:
+        bad = bad.reshape(len(values), -1).any(axis=1)
+    return np.flatnonzero(bad)
+
+
+def n_features_from_names(feature_names):
+    """Number of features per step encoded in ``<name>_lag<k>`` column names.
+
+    Returns None when the names do not follow that pattern, so the caller can
+    fall back to its default.
+    """
+    if feature_names is None or len(feature_names) == 0:
+        return None
+    bases = []
+    for name in feature_names:
+        match = _LAG_NAME.match(str(name))
+        if match is None:
+            return None
+        bases.append(match["base"])
+    return len(dict.fromkeys(bases))
+
+
+def _window_shape(estimator, n_columns, *, reset):
+    """(n_timesteps, n_features) of 2-D flattened windows with ``n_columns``."""
+    if not reset:
+        return n_columns // estimator.n_features_per_step_, estimator.n_features_per_step_
+    n_features = estimator.n_features
+    if n_features is None:
+        n_features = n_features_from_names(getattr(estimator, "feature_names_in_", None))
+    if n_features is None:
+        n_features = 1
+    if n_columns % n_features != 0:
+        raise ValueError(
+            f"X has {n_columns} columns, which is not a multiple of n_features="
+            f"{n_features}: 2-D X must hold flattened windows of n_timesteps x "
+            f"n_features values (time major). Set n_features to the number of "
+            f"features per time step, or pass 3-D X of shape "
+            f"(n_samples, n_timesteps, n_features)."
+        )
+    return n_columns // n_features, n_features
+
+
+def validate_windows(estimator, X, y=None, *, reset, y_numeric=True):
+    """Check ``X`` (and ``y``) and return float32 windows of shape (n, T, F).
+
+    Parameters
+    ----------
+    estimator : estimator instance
+        On ``reset=True`` this sets ``n_features_in_`` (the number of columns
+        of the 2-D form, ``T * F``), ``feature_names_in_`` for pandas input,
+        ``n_timesteps_`` and ``n_features_per_step_``. On ``reset=False`` the
+        input is checked against them.
+    X : array-like of shape (n_samples, n_timesteps, n_features) or \
+            (n_samples, n_timesteps * n_features)
+        Windows, see the module docstring.
+    y : array-like of shape (n_samples,) or (n_samples, n_outputs), default=None
+        Targets; checked for length and finiteness when given.
+    reset : bool
+        True in ``fit``, False afterwards.
+    y_numeric : bool, default=True
+        Convert ``y`` to float64 (regression). When False, ``y`` is returned
+        as a numpy array of labels.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, n_timesteps, n_features), float32
+    y : ndarray, only when ``y`` was given
+    """
+    if reset and y is None and estimator.__sklearn_tags__().target_tags.required:
+        raise ValueError(
+            f"This {type(estimator).__name__} estimator requires y to be passed, "
+            "but the target y is None."
+        )
+    reject_sparse(X)
+    # Feature names only: the array checks below need 3-D support and
+    # messages that name rows, which check_X_y does not give.
+    validate_data(estimator, X, reset=reset, skip_check_array=True, ensure_2d=False)
+    X = check_array(
+        X,
+        dtype=np.float32,
+        ensure_2d=False,
+        allow_nd=True,
+        ensure_all_finite=False,
+        ensure_min_samples=2 if reset else 1,
+        estimator=estimator,
+        input_name="X",
+    )
+    name = type(estimator).__name__
+    if X.ndim == 1:
+        raise ValueError(
+            "Expected 2D array, got 1D array instead: windows must be 2-D "
+            "(n_samples, n_timesteps * n_features) or 3-D (n_samples, n_timesteps, "
+            "n_features). Reshape your data either using array.reshape(-1, 1) if "
+            "your data has a single feature or array.reshape(1, -1) if it "
+            "contains a single sample."
+        )
+    if X.ndim > 3:
+        raise ValueError(
+            f"Expected 2-D or 3-D windows, got an array with {X.ndim} dimensions "
+            f"and shape {X.shape}."
+        )
+    if 0 in X.shape[1:]:
+        raise ValueError(
+            f"Found windows of shape {X.shape[1:]}: at least 1 time step and 1 "
+            f"feature are required by {name}."
+        )
+
+    n_columns = int(np.prod(X.shape[1:]))
+    if reset:
+        estimator.n_features_in_ = n_columns
+    elif X.ndim == 2 and n_columns != estimator.n_features_in_:
+        raise ValueError(
+            f"X has {n_columns} features, but {name} is expecting "
+            f"{estimator.n_features_in_} features as input."
+        )
+    if X.ndim == 2:
+        n_timesteps, n_features = _window_shape(estimator, n_columns, reset=reset)
+        X = X.reshape(len(X), n_timesteps, n_features)
+    else:
+        n_timesteps, n_features = X.shape[1:]
+    if reset:
+        estimator.n_timesteps_ = n_timesteps
+        estimator.n_features_per_step_ = n_features
+    elif (n_timesteps, n_features) != (estimator.n_timesteps_, estimator.n_features_per_step_):
+        raise ValueError(
+            f"X has windows of {n_timesteps} time steps x {n_features} features, "
+            f"but {name} was fitted on {estimator.n_timesteps_} time steps x "
+            f"{estimator.n_features_per_step_} features."
+        )
+
+    inf_rows = rows_with_nonfinite(X, kind="inf")
+    if inf_rows.size:
+        raise ValueError(
+            f"X contains inf (or a value too large for float32) in rows "
+            f"{_format_rows(inf_rows)}. Only NaN is allowed, to mark missing values."
+        )
+    empty_rows = np.flatnonzero(np.isnan(X).all(axis=2).all(axis=1))
+    if empty_rows.size:
+        raise ValueError(
+            f"X has windows with no observed time step (all values NaN) in rows "
+            f"{_format_rows(empty_rows)}; each window needs at least one observed step."
+        )
+    if y is None:
+        return X
+
+    reject_sparse(y, input_name="y")
+    y = check_array(
+        y,
+        dtype=np.float64 if y_numeric else None,
+        ensure_2d=False,
+        ensure_all_finite=False,
+        ensure_min_samples=0,
+        input_name="y",
+    )
+    check_consistent_length(X, y)
+    if y.ndim not in (1, 2) or (y.ndim == 2 and y.shape[1] == 0):
+        raise ValueError(
+            f"y must be 1-D (n_samples,) or 2-D (n_samples, n_outputs), got shape {y.shape}."
+        )
+    if y_numeric:
+        bad_rows = rows_with_nonfinite(y, kind="nonfinite")
+        if bad_rows.size:
+            raise ValueError(
+                f"y contains NaN or inf in rows {_format_rows(bad_rows)}; targets "
+                "must be finite (drop those rows, or impute them, before fitting)."
+            )
+    return X, y
+
+
+def check_positive_int(value, name):
+    """Raise ValueError unless ``value`` is an int >= 1 (bools excluded)."""
+    if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
+        raise ValueError(f"{name} must be an integer >= 1, got {value!r}.")
+    return int(value)

@@ -1,0 +1,276 @@
+"""Turn a time-ordered table into windows, keeping y aligned."""
+
+from numbers import Integral, Real
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import (
+    _check_feature_names_in,
+    check_is_fitted,
+    validate_data,
+)
+
+from ._validation import check_positive_int, reject_sparse
+
+
+def _as_table(X):
+    """A pandas Series is a one-column table; everything else is left as is."""
+    if isinstance(X, pd.Series):
+        return X.to_frame()
+    return X
+
+
+class SlidingWindowTransformer(TransformerMixin, BaseEstimator):
+    """Flatten the last ``window_size`` rows of a time-ordered table into each row.
+
+    Row ``t`` of the output holds rows ``t - window_size + 1 .. t`` of the
+    input, oldest first, each row's features side by side (time major). The
+    number of rows never changes, so a target ``y`` stays aligned inside a
+    :class:`~sklearn.pipeline.Pipeline`; the first ``window_size - 1`` rows
+    have no full history and are padded with ``fill_value``. With the default
+    NaN padding, scikit-learn scalers keep the gaps and skattn's estimators
+    treat them as missing steps, so those rows are valid, shorter windows.
+
+    Parameters
+    ----------
+    window_size : int, default=20
+        Number of time steps (rows) per window. Must not exceed the number of
+        rows seen in ``fit``.
+    fill_value : float, default=np.nan
+        Value written where a window reaches back before the first row.
+
+    Attributes
+    ----------
+    n_features_in_ : int
+        Number of columns (features per time step) seen during ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names seen during ``fit``; only for pandas input with string
+        column names.
+
+    See Also
+    --------
+    make_supervised : Align a series with its future values as (X, y).
+    AttentionLSTMRegressor : Forecast from the windows.
+
+    Notes
+    -----
+    Rows are assumed to be in time order. A window never reaches into rows of
+    another ``transform`` call: in cross-validation the first rows of each
+    test fold are padded rather than filled from the training rows, so no
+    information crosses folds.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skattn import SlidingWindowTransformer
+    >>> X = np.arange(5.0).reshape(-1, 1)
+    >>> SlidingWindowTransformer(window_size=3).fit_transform(X)
+    array([[nan, nan,  0.],
+           [nan,  0.,  1.],
+           [ 0.,  1.,  2.],
+           [ 1.,  2.,  3.],
+           [ 2.,  3.,  4.]])
+    """
+
+    _parameter_constraints = {
+        "window_size": [Interval(Integral, 1, None, closed="left")],
+        "fill_value": [Real],
+    }
+
+    def __init__(self, window_size=20, fill_value=np.nan):
+        self.window_size = window_size
+        self.fill_value = fill_value
+
+    def _validate(self, X, *, reset):
+        reject_sparse(X)
+        return validate_data(
+            self,
+            _as_table(X),
+            reset=reset,
+            dtype=[np.float64, np.float32],
+            ensure_all_finite="allow-nan",
+        )
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Record the number (and names) of the columns of ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_rows, n_features) or pandas Series
+            Time-ordered rows. A 1-D numpy array is refused (reshape it with
+            ``X.reshape(-1, 1)``); a pandas Series is one column.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : SlidingWindowTransformer
+        """
+        X = self._validate(X, reset=True)
+        if self.window_size > len(X):
+            raise ValueError(
+                f"window_size={self.window_size} is larger than the series: X has "
+                f"{len(X)} sample(s) (rows). Use a window_size of at most {len(X)}."
+            )
+        return self
+
+    def transform(self, X):
+        """Window ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_rows, n_features_in_) or pandas Series
+            Time-ordered rows.
+
+        Returns
+        -------
+        windows : ndarray of shape (n_rows, window_size * n_features_in_)
+            float32 for float32 input, else float64.
+        """
+        check_is_fitted(self)
+        X = self._validate(X, reset=False)
+        window_size = check_positive_int(self.window_size, "window_size")
+        n_rows, n_features = X.shape
+        padded = np.full((n_rows + window_size - 1, n_features), self.fill_value, dtype=X.dtype)
+        padded[window_size - 1 :] = X
+        # (n_rows, n_features, window_size) view -> time major copy
+        windows = np.lib.stride_tricks.sliding_window_view(padded, window_size, axis=0)
+        return np.ascontiguousarray(windows.transpose(0, 2, 1)).reshape(
+            n_rows, window_size * n_features
+        )
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the window columns: ``<feature>_lag<k>``, oldest lag first.
+
+        Parameters
+        ----------
+        input_features : array-like of str, default=None
+            Input column names; defaults to ``feature_names_in_`` or
+            ``x0, x1, ...``.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str
+            ``window_size * n_features_in_`` names; lag 0 is the current row.
+        """
+        check_is_fitted(self, "n_features_in_")
+        input_features = _check_feature_names_in(self, input_features)
+        names = [
+            f"{feature}_lag{lag}"
+            for lag in range(self.window_size - 1, -1, -1)
+            for feature in input_features
+        ]
+        return np.asarray(names, dtype=object)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+
+def make_supervised(series, horizon=1, exog=None):
+    """Align a time series with its future values as a supervised (X, y) pair.
+
+    Row ``t`` of ``X`` holds what is known at time ``t`` (the series value and
+    the exogenous values); ``y`` holds the value at ``t + horizon``, or, for
+    ``horizon > 1``, the next ``horizon`` values. The last ``horizon`` rows
+    have no known target and are dropped. NaN values stay where they are: in
+    ``X`` they are missing steps, a NaN target makes the estimators raise.
+
+    Parameters
+    ----------
+    series : array-like of shape (n_rows,) or pandas Series
+        The time-ordered target series.
+    horizon : int, default=1
+        How many steps ahead to forecast; must be >= 1.
+    exog : array-like of shape (n_rows,) or (n_rows, n_exog), default=None
+        Exogenous series known at each time ``t``, one column each.
+
+    Returns
+    -------
+    X : ndarray or DataFrame of shape (n_rows - horizon, 1 + n_exog)
+        The series and the exogenous columns. A DataFrame (keeping the index
+        and column names) when ``series`` or ``exog`` is pandas.
+    y : ndarray or Series of shape (n_rows - horizon,), or ndarray or \
+            DataFrame of shape (n_rows - horizon, horizon)
+        The future values; 1-D for ``horizon=1``.
+
+    See Also
+    --------
+    SlidingWindowTransformer : Turn the rows of X into windows.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skattn import make_supervised
+    >>> X, y = make_supervised(np.arange(5.0), horizon=2)
+    >>> X.ravel(), y
+    (array([0., 1., 2.]), array([[1., 2.],
+           [2., 3.],
+           [3., 4.]]))
+    """
+    horizon = check_positive_int(horizon, "horizon")
+    reject_sparse(series, input_name="series")
+    as_pandas = isinstance(series, (pd.Series, pd.DataFrame)) or isinstance(
+        exog, (pd.Series, pd.DataFrame)
+    )
+    if isinstance(series, pd.DataFrame):
+        if series.shape[1] != 1:
+            raise ValueError(
+                f"series must be 1-D, got a DataFrame with {series.shape[1]} columns; "
+                "pass the target column as series and the others as exog."
+            )
+        series = series.iloc[:, 0]
+    if not isinstance(series, pd.Series):
+        values = np.asarray(series)
+        if values.ndim == 2 and values.shape[1] == 1:
+            values = values[:, 0]
+        if values.ndim != 1:
+            raise ValueError(
+                f"series must be 1-D, got an array of shape {values.shape}; pass "
+                "other columns as exog."
+            )
+        series = pd.Series(values)
+    target = series
+    n_rows = len(target)
+    if n_rows <= horizon:
+        raise ValueError(
+            f"series has {n_rows} values, so no target is known at horizon={horizon}: "
+            f"at least horizon + 1 = {horizon + 1} values are needed."
+        )
+    target_name = target.name if target.name is not None else "y"
+    columns = [target.rename(target_name)]
+    if exog is not None:
+        reject_sparse(exog, input_name="exog")
+        exog_frame = exog if isinstance(exog, (pd.Series, pd.DataFrame)) else np.asarray(exog)
+        if np.ndim(exog_frame) == 1:
+            exog_frame = pd.DataFrame({"exog0": np.asarray(exog_frame)})
+        elif isinstance(exog_frame, np.ndarray):
+            exog_frame = pd.DataFrame(
+                exog_frame, columns=[f"exog{i}" for i in range(exog_frame.shape[1])]
+            )
+        else:
+            exog_frame = pd.DataFrame(exog_frame)
+        if len(exog_frame) != n_rows:
+            raise ValueError(
+                f"exog has {len(exog_frame)} rows but series has {n_rows}; they must "
+                "be aligned row by row."
+            )
+        exog_frame.index = target.index
+        columns.append(exog_frame)
+    X = pd.concat(columns, axis=1).iloc[: n_rows - horizon]
+    X.columns = [str(column) for column in X.columns]
+    future = {
+        f"{target_name}_t+{step}": target.shift(-step).iloc[: n_rows - horizon]
+        for step in range(1, horizon + 1)
+    }
+    y = pd.DataFrame(future, index=X.index)
+    if horizon == 1:
+        y = y.iloc[:, 0].rename(target_name)
+    if as_pandas:
+        return X, y
+    return X.to_numpy(dtype=float), y.to_numpy(dtype=float)

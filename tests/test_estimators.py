@@ -1,0 +1,137 @@
+import numpy as np
+import pytest
+from conftest import planted_step
+from sklearn.metrics import r2_score
+
+from skattn import AttentionLSTMRegressor
+
+
+@pytest.mark.slow
+def test_planted_time_step_is_found():
+    """REFERENCE section 1: n=3000, T=20, F=2, the target planted at step 10."""
+    X, y = planted_step(3000, 20, 2, step=10, seed=0)
+    X_test, y_test = planted_step(1000, 20, 2, step=10, seed=1)
+    reg = AttentionLSTMRegressor(max_epochs=30, random_state=0, n_threads=1).fit(X, y)
+    assert reg.attention_weights_.shape == (20,)
+    assert reg.attention_weights_.argmax() == 10
+    assert r2_score(y_test, reg.predict(X_test)) > 0.9
+    per_window = reg.predict_attention(X_test)
+    assert per_window.shape == (1000, 20)
+    np.testing.assert_allclose(per_window.sum(axis=1), 1.0, rtol=1e-5)
+    assert (per_window.argmax(axis=1) == 10).mean() > 0.9
+
+
+def test_shapes_of_predict_and_attention(fast):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 6, 3))
+    reg = AttentionLSTMRegressor(**fast).fit(X, X[:, -1, 0])
+    assert reg.predict(X).shape == (40,)
+    assert reg.predict(X).dtype == np.float64
+    assert reg.predict_attention(X).shape == (40, 6)
+    assert (reg.n_timesteps_, reg.n_features_per_step_, reg.n_features_in_) == (6, 3, 18)
+    assert reg.n_iter_ == fast["max_epochs"]
+    assert len(reg.history_) == fast["max_epochs"]
+
+
+def test_multi_output_target(fast):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(50, 5, 1))
+    y = np.column_stack([X[:, -1, 0], 10 + X[:, -2, 0]])
+    reg = AttentionLSTMRegressor(**fast).fit(X, y)
+    assert reg.predict(X).shape == (50, 2)
+    assert reg.y_mean_.shape == (2,)
+
+
+def test_two_d_input_is_unflattened_time_major(fast):
+    rng = np.random.default_rng(0)
+    X3 = rng.normal(size=(30, 4, 2))
+    y = X3[:, 1, 0]
+    flat = X3.reshape(30, 8)
+    reg3 = AttentionLSTMRegressor(**fast).fit(X3, y)
+    reg2 = AttentionLSTMRegressor(n_features=2, **fast).fit(flat, y)
+    np.testing.assert_allclose(reg2.predict(flat), reg3.predict(X3), rtol=1e-6)
+    assert reg2.n_timesteps_ == 4
+    univariate = AttentionLSTMRegressor(**fast).fit(flat, y)
+    assert (univariate.n_timesteps_, univariate.n_features_per_step_) == (8, 1)
+
+
+@pytest.mark.parametrize(
+    "convert",
+    [
+        lambda X: X.astype(np.float32),
+        lambda X: X.astype(np.float64),
+        lambda X: np.rint(X * 10).astype(np.int64),
+        lambda X: X.tolist(),
+    ],
+    ids=["float32", "float64", "int", "list"],
+)
+def test_input_types_are_accepted(convert, fast):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(20, 5, 2))
+    y = X[:, -1, 0]
+    reg = AttentionLSTMRegressor(**fast).fit(convert(X), list(y))
+    assert np.isfinite(reg.predict(convert(X))).all()
+
+
+def test_random_state_makes_fits_identical(fast):
+    X, y = planted_step(60, 6, 2, step=2, seed=0)
+    first = AttentionLSTMRegressor(**fast).fit(X, y).predict(X)
+    second = AttentionLSTMRegressor(**fast).fit(X, y).predict(X)
+    np.testing.assert_array_equal(first, second)
+    unseeded = {**fast, "random_state": None}
+    a = AttentionLSTMRegressor(**unseeded).fit(X, y).predict(X)
+    b = AttentionLSTMRegressor(**unseeded).fit(X, y).predict(X)
+    assert not np.array_equal(a, b)
+
+
+def test_fit_leaves_global_random_state_alone(fast):
+    import torch
+
+    X, y = planted_step(40, 5, 1, step=1, seed=0)
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    AttentionLSTMRegressor(**fast).fit(X, y)
+    np.testing.assert_array_equal(torch.rand(3), expected)
+
+
+def test_target_scale_does_not_change_the_fit(fast):
+    """y in raw units (around 1000) trains as well as standardised y."""
+    X, y = planted_step(300, 8, 1, step=3, seed=0)
+    kwargs = {**fast, "max_epochs": 20, "lr": 1e-2}
+    small = AttentionLSTMRegressor(**kwargs).fit(X, y)
+    large = AttentionLSTMRegressor(**kwargs).fit(X, 1000 * y + 5000)
+    assert small.score(X, y) == pytest.approx(large.score(X, 1000 * y + 5000), abs=1e-4)
+    assert small.score(X, y) > 0.5
+
+
+def test_early_stopping_validates_on_newest_rows(fast):
+    X, y = planted_step(200, 6, 1, step=2, seed=0)
+    reg = AttentionLSTMRegressor(
+        **{**fast, "max_epochs": 40}, early_stopping=True, validation_fraction=0.2,
+        n_iter_no_change=2,
+    ).fit(X, y)
+    history = reg.history_
+    assert "valid_loss" in history[0]
+    # 200 * 0.2 = 40 newest rows validate; 160 train
+    assert sum(history[0, "batches", :, "train_batch_size"]) == 160
+    assert sum(history[0, "batches", :, "valid_batch_size"]) == 40
+
+
+def test_skorch_routing_keeps_working(fast):
+    X, y = planted_step(40, 5, 1, step=1, seed=0)
+    reg = AttentionLSTMRegressor(**fast, optimizer__weight_decay=0.1)
+    assert reg.get_params()["optimizer__weight_decay"] == 0.1
+    reg.set_params(optimizer__weight_decay=0.2)
+    reg.fit(X, y)
+    assert reg.net_.optimizer_.param_groups[0]["weight_decay"] == 0.2
+
+
+def test_attention_none_has_no_weights(fast):
+    X, y = planted_step(40, 5, 1, step=1, seed=0)
+    reg = AttentionLSTMRegressor(attention="none", **fast).fit(X, y)
+    assert not hasattr(reg, "attention_weights_")
+    assert not hasattr(reg, "predict_attention")
+    with pytest.raises(AttributeError, match="predict_attention") as excinfo:
+        reg.predict_attention(X)
+    assert "attention='none' has no attention" in str(excinfo.value.__cause__)
