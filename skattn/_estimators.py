@@ -18,7 +18,7 @@ from skorch.callbacks import EarlyStopping
 
 from ._modules import ATTENTION_VALUES, ATTENTIONS, CELLS, FEATURE_ATTENTIONS, AttentionRNN
 from ._net import AttentionNet, TailSplit, TensorBatches, TensorDataset
-from ._validation import validate_windows
+from ._validation import as_tensor, validate_windows
 
 # Prefixes skorch routes to its parts; e.g. ``optimizer__weight_decay=1e-4``.
 ROUTED_PREFIXES = ("optimizer", "criterion", "iterator_train", "iterator_valid", "callbacks")
@@ -288,8 +288,8 @@ class _BaseAttentionRNN(BaseEstimator):
         X, y = validate_windows(self, X, y, reset=True, y_numeric=self._y_numeric)
         targets, n_outputs = self._encode_target(y)
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        X_tensor = torch.from_numpy(X).to(device)
-        y_tensor = torch.from_numpy(targets).to(device)
+        X_tensor = as_tensor(X, device)
+        y_tensor = as_tensor(targets, device)
         with _torch_state(self.n_threads, device, seed):
             self.net_ = self._build_net(n_outputs, seed)
             self.net_.fit(X_tensor, y_tensor)
@@ -343,7 +343,7 @@ class _BaseAttentionRNN(BaseEstimator):
         try:
             with _torch_state(self.n_threads, device, None), torch.inference_mode():
                 for start in range(0, len(X), chunk_size):
-                    batch = torch.from_numpy(X[start : start + chunk_size]).to(device)
+                    batch = as_tensor(X[start : start + chunk_size], device)
                     prediction, weights = module(batch)
                     outputs = {"prediction": prediction, **weights}
                     for key in keys:

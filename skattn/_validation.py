@@ -19,6 +19,7 @@ from numbers import Integral
 
 import numpy as np
 import scipy.sparse as sp
+import torch
 from sklearn.utils.validation import check_array, check_consistent_length, validate_data
 
 _LAG_NAME = re.compile(r"^(?P<base>.+)_lag(?P<lag>\d+)$")
@@ -208,7 +209,7 @@ def validate_windows(estimator, X, y=None, *, reset, y_numeric=True):
         raise ValueError(
             f"y must be 1-D (n_samples,) or 2-D (n_samples, n_outputs), got shape {y.shape}."
         )
-    if y_numeric:
+    if y.dtype.kind in "fc":
         bad_rows = rows_with_nonfinite(y, kind="nonfinite")
         if bad_rows.size:
             raise ValueError(
@@ -216,6 +217,11 @@ def validate_windows(estimator, X, y=None, *, reset, y_numeric=True):
                 "must be finite (drop those rows, or impute them, before fitting)."
             )
     return X, y
+
+
+def as_tensor(X, device):
+    """A torch tensor of ``X`` on ``device``, copying read-only arrays (memmaps)."""
+    return torch.from_numpy(np.require(X, requirements="W")).to(device)
 
 
 def check_positive_int(value, name):

@@ -1,5 +1,10 @@
 """Shared fixtures: seeded data generators and a fast estimator configuration."""
 
+import os
+
+# scikit-learn's array-API input checks run only with this set before scipy loads.
+os.environ.setdefault("SCIPY_ARRAY_API", "1")
+
 import numpy as np
 import pytest
 import torch

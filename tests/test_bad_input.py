@@ -188,3 +188,18 @@ def test_regressor_input_conversion_any_input(X, n_features):
 def test_make_supervised_rejects_sparse():
     with pytest.raises(TypeError, match="Sparse input is not supported"):
         make_supervised(sp.csr_matrix(np.ones((5, 1))))
+
+
+def test_feature_names_follow_sklearn():
+    import pandas as pd
+
+    frame = pd.DataFrame(X3[:, :, 0], columns=[f"x0_lag{lag}" for lag in range(4, -1, -1)])
+    reg = AttentionLSTMRegressor(**FAST).fit(frame, Y)
+    assert list(reg.feature_names_in_) == list(frame.columns)
+    renamed = frame.rename(columns={"x0_lag0": "other"})
+    with pytest.raises(ValueError, match="feature names should match"):
+        reg.predict(renamed)
+    with pytest.warns(UserWarning, match="X does not have valid feature names"):
+        reg.predict(frame.to_numpy())
+    html = reg._repr_html_()
+    assert "AttentionLSTMRegressor" in html and "hidden_size" in html
