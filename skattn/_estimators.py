@@ -6,6 +6,7 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
+import pandas as pd
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
 from sklearn.exceptions import DataConversionWarning
@@ -18,7 +19,7 @@ from skorch.callbacks import EarlyStopping
 
 from ._modules import ATTENTION_VALUES, ATTENTIONS, CELLS, FEATURE_ATTENTIONS, AttentionRNN
 from ._net import AttentionNet, TailSplit, TensorBatches, TensorDataset
-from ._validation import as_tensor, validate_windows
+from ._validation import as_tensor, feature_bases_from_names, validate_windows
 
 # Prefixes skorch routes to its parts; e.g. ``optimizer__weight_decay=1e-4``.
 ROUTED_PREFIXES = ("optimizer", "criterion", "iterator_train", "iterator_valid", "callbacks")
@@ -119,7 +120,7 @@ class _BaseAttentionRNN(BaseEstimator):
         n_features=None,
         max_epochs=50,
         batch_size=128,
-        lr=1e-3,
+        lr=3e-3,
         optimizer=torch.optim.Adam,
         early_stopping=False,
         validation_fraction=0.1,
@@ -302,6 +303,14 @@ class _BaseAttentionRNN(BaseEstimator):
         for name in ("attention_weights_", "feature_weights_", "head_weights_"):
             if hasattr(self, name):
                 delattr(self, name)
+        n_timesteps, n_features = self.n_timesteps_, self.n_features_per_step_
+        self.time_labels_ = np.asarray(
+            [f"lag{lag}" for lag in range(n_timesteps - 1, -1, -1)], dtype=object
+        )
+        bases = feature_bases_from_names(getattr(self, "feature_names_in_", None))
+        if bases is None or len(bases) != n_features:
+            bases = [f"x{index}" for index in range(n_features)]
+        self.feature_labels_ = np.asarray(bases, dtype=object)
         if self.attention == "none":
             return
         outputs = self._infer(X, ("temporal", "feature", "heads"))
@@ -360,8 +369,15 @@ class _BaseAttentionRNN(BaseEstimator):
     def _raw_predict(self, X):
         return self._infer(self._validated(X), ("prediction",))["prediction"]
 
+    def _weights_output(self, X, key, labels, as_frame):
+        index = X.index if isinstance(X, (pd.DataFrame, pd.Series)) else None
+        weights = self._infer(self._validated(X), (key,))[key]
+        if not as_frame:
+            return weights
+        return pd.DataFrame(weights, columns=pd.Index(labels), index=index)
+
     @available_if(_has_attention)
-    def predict_attention(self, X, *, per_head=False):
+    def predict_attention(self, X, *, per_head=False, as_frame=False):
         """Attention weights of each window.
 
         Parameters
@@ -371,10 +387,14 @@ class _BaseAttentionRNN(BaseEstimator):
             Windows, as in ``fit``.
         per_head : bool, default=False
             With ``attention="multihead"``, return the weights of each head.
+        as_frame : bool, default=False
+            Return a DataFrame whose columns are ``time_labels_`` (``lag19``
+            .. ``lag0``), or ``feature_labels_`` for ``attention="feature"``,
+            indexed like ``X`` when ``X`` is pandas.
 
         Returns
         -------
-        weights : ndarray
+        weights : ndarray or DataFrame
             (n_samples, n_timesteps) for the temporal attentions;
             (n_samples, n_features) for ``attention="feature"``;
             (n_samples, n_heads, n_timesteps) with ``per_head=True``. Each
@@ -384,22 +404,31 @@ class _BaseAttentionRNN(BaseEstimator):
             raise ValueError(
                 f"per_head=True needs attention='multihead', not {self.attention!r}."
             )
-        key = "heads" if per_head else ("feature" if self.attention == "feature" else "temporal")
-        return self._infer(self._validated(X), (key,))[key]
+        if per_head and as_frame:
+            raise ValueError("per_head=True gives a 3-D array; it cannot be a DataFrame.")
+        check_is_fitted(self)
+        if per_head:
+            return self._weights_output(X, "heads", None, as_frame=False)
+        if self.attention == "feature":
+            return self._weights_output(X, "feature", self.feature_labels_, as_frame)
+        return self._weights_output(X, "temporal", self.time_labels_, as_frame)
 
     @available_if(_has_feature_attention)
-    def predict_feature_attention(self, X):
+    def predict_feature_attention(self, X, *, as_frame=False):
         """Feature attention of each window, averaged over its observed steps.
 
         Parameters
         ----------
         X : array-like, as in ``fit``
+        as_frame : bool, default=False
+            Return a DataFrame with ``feature_labels_`` as columns.
 
         Returns
         -------
-        weights : ndarray of shape (n_samples, n_features)
+        weights : ndarray or DataFrame of shape (n_samples, n_features)
         """
-        return self._infer(self._validated(X), ("feature",))["feature"]
+        check_is_fitted(self)
+        return self._weights_output(X, "feature", self.feature_labels_, as_frame)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -446,7 +475,7 @@ _PARAMETERS_DOC = """
         Passes over the training data.
     batch_size : int, default=128
         Windows per mini-batch.
-    lr : float, default=1e-3
+    lr : float, default=3e-3
         Learning rate.
     optimizer : torch optimizer class, default=torch.optim.Adam
         Its other arguments are routed as ``optimizer__<name>``.
@@ -499,6 +528,12 @@ _ATTRIBUTES_DOC = """
         Mean feature attention, for ``attention`` "feature" and "dual".
     head_weights_ : ndarray of shape (n_heads, n_timesteps)
         Mean attention of each head, for ``attention="multihead"``.
+    time_labels_ : ndarray of str of shape (n_timesteps,)
+        ``lag<k>`` for each step, oldest first (``lag0`` is the newest).
+    feature_labels_ : ndarray of str of shape (n_features,)
+        Feature names read from ``<name>_lag<k>`` columns, else ``x0, x1, ...``.
+        ``pd.Series(est.attention_weights_, index=est.time_labels_)`` labels
+        the mean attention.
 """
 
 

@@ -55,11 +55,10 @@ def rows_with_nonfinite(values, *, kind):
     return np.flatnonzero(bad)
 
 
-def n_features_from_names(feature_names):
-    """Number of features per step encoded in ``<name>_lag<k>`` column names.
+def feature_bases_from_names(feature_names):
+    """Feature names encoded in ``<name>_lag<k>`` column names, in order.
 
-    Returns None when the names do not follow that pattern, so the caller can
-    fall back to its default.
+    Returns None when the names do not follow that pattern.
     """
     if feature_names is None or len(feature_names) == 0:
         return None
@@ -69,7 +68,13 @@ def n_features_from_names(feature_names):
         if match is None:
             return None
         bases.append(match["base"])
-    return len(dict.fromkeys(bases))
+    return list(dict.fromkeys(bases))
+
+
+def n_features_from_names(feature_names):
+    """Number of features per step encoded in ``<name>_lag<k>`` column names, or None."""
+    bases = feature_bases_from_names(feature_names)
+    return None if bases is None else len(bases)
 
 
 def _window_shape(estimator, n_columns, *, reset):

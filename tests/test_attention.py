@@ -1,0 +1,175 @@
+"""The attention family: each kind finds the planted signal, shapes, labels, comparison."""
+
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import planted_feature, planted_step
+from sklearn.model_selection import GridSearchCV, TimeSeriesSplit
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+from skattn import (
+    AttentionLSTMClassifier,
+    AttentionLSTMRegressor,
+    SlidingWindowTransformer,
+)
+
+TEMPORAL_KINDS = ["temporal", "per_feature", "dual", "multihead"]
+
+
+@pytest.fixture(scope="module")
+def planted():
+    """REFERENCE section 1 data: T=20, F=2, the target at step 10."""
+    return planted_step(3000, 20, 2, step=10, seed=0), planted_step(600, 20, 2, step=10, seed=1)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+@pytest.mark.parametrize("attention", TEMPORAL_KINDS)
+def test_planted_step_found_by_each_temporal_kind(planted, cell, attention):
+    (X, y), (X_test, y_test) = planted
+    reg = AttentionLSTMRegressor(
+        cell=cell, attention=attention, max_epochs=12, random_state=0, n_threads=1
+    ).fit(X, y)
+    assert reg.attention_weights_.argmax() == 10
+    assert reg.score(X_test, y_test) > 0.9
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("attention", ["temporal", "multihead"])
+def test_planted_step_classifier(planted, attention):
+    (X, y), (X_test, y_test) = planted
+    labels = np.where(y > 0, "on", "off")
+    clf = AttentionLSTMClassifier(
+        attention=attention, max_epochs=10, random_state=0, n_threads=1
+    ).fit(X, labels)
+    assert clf.attention_weights_.argmax() == 10
+    assert clf.score(X_test, np.where(y_test > 0, "on", "off")) > 0.95
+    assert set(clf.classes_) == {"on", "off"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("n_timesteps", "n_features", "step", "seed"),
+    [(10, 1, 2, 0), (25, 3, 12, 1), (40, 2, 37, 2)],
+)
+def test_default_attention_finds_planted_steps_anywhere(n_timesteps, n_features, step, seed):
+    """CI-sized subset of benchmarks/attention_hit_rate.py: early, middle and late steps."""
+    X, y = planted_step(1500, n_timesteps, n_features, step=step, seed=seed)
+    reg = AttentionLSTMRegressor(random_state=seed, n_threads=1).fit(X, y)
+    assert reg.attention_weights_.argmax() == step
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("attention", ["feature", "dual"])
+def test_planted_feature_found(attention):
+    """REFERENCE section 1, second variant: 6 steps x 10 features, feature 5."""
+    X, y = planted_feature(3000, 6, 10, feature=5, seed=0)
+    X_test, y_test = planted_feature(600, 6, 10, feature=5, seed=1)
+    reg = AttentionLSTMRegressor(attention=attention, max_epochs=12, random_state=0).fit(X, y)
+    assert reg.feature_weights_.shape == (10,)
+    assert reg.feature_weights_.argmax() == 5
+    assert reg.score(X_test, y_test) > 0.9
+    per_window = reg.predict_feature_attention(X_test)
+    assert per_window.shape == (600, 10)
+    np.testing.assert_allclose(per_window.sum(axis=1), 1.0, rtol=1e-5)
+    if attention == "feature":
+        np.testing.assert_array_equal(reg.attention_weights_, reg.feature_weights_)
+    else:
+        assert reg.attention_weights_.shape == (6,)
+
+
+COMBINATIONS = list(
+    itertools.product(
+        ["lstm", "gru", "rnn"],
+        ["temporal", "per_feature", "feature", "dual", "multihead", "none"],
+        [False, True],
+        [1, 2],
+    )
+)
+
+
+@pytest.mark.parametrize(("cell", "attention", "bidirectional", "num_layers"), COMBINATIONS)
+def test_every_architecture_fits_with_the_right_shapes(cell, attention, bidirectional, num_layers):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(24, 5, 3))
+    X[0, :2] = np.nan  # missing steps go through every kind
+    y = rng.normal(size=(24, 2))
+    reg = AttentionLSTMRegressor(
+        cell=cell, attention=attention, bidirectional=bidirectional, num_layers=num_layers,
+        hidden_size=6, dropout=0.1, n_heads=2, max_epochs=1, batch_size=8, random_state=0,
+    ).fit(X, y)
+    assert reg.predict(X).shape == (24, 2)
+    if attention == "none":
+        assert not hasattr(reg, "attention_weights_")
+        return
+    weights = reg.predict_attention(X)
+    width = 3 if attention == "feature" else 5
+    assert weights.shape == (24, width)
+    assert reg.attention_weights_.shape == (width,)
+    assert (weights >= 0).all()
+    np.testing.assert_allclose(weights.sum(axis=1), 1.0, rtol=1e-5)
+    if attention != "feature":
+        assert (weights[0, :2] == 0.0).all()
+    if attention in ("feature", "dual"):
+        assert reg.predict_feature_attention(X).shape == (24, 3)
+        assert reg.feature_weights_.shape == (3,)
+
+
+def test_multihead_per_head_weights():
+    X, y = planted_step(64, 6, 2, step=2, seed=0)
+    reg = AttentionLSTMRegressor(
+        attention="multihead", n_heads=3, hidden_size=6, max_epochs=1, random_state=0
+    ).fit(X, y)
+    heads = reg.predict_attention(X, per_head=True)
+    assert heads.shape == (64, 3, 6)
+    np.testing.assert_allclose(heads.mean(axis=1), reg.predict_attention(X), rtol=1e-5)
+    assert reg.head_weights_.shape == (3, 6)
+    with pytest.raises(ValueError, match="per_head=True needs attention='multihead'"):
+        AttentionLSTMRegressor(max_epochs=1).fit(X, y).predict_attention(X, per_head=True)
+
+
+def test_single_attention_vector_shares_weights():
+    X, y = planted_step(64, 6, 2, step=2, seed=0)
+    reg = AttentionLSTMRegressor(
+        attention="per_feature", single_attention_vector=True, max_epochs=1, random_state=0
+    ).fit(X, y)
+    np.testing.assert_allclose(reg.predict_attention(X).sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_attention_with_labels_through_a_pipeline():
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(80, 2)), columns=["level", "rain"],
+                         index=pd.date_range("2021-01-01", periods=80, freq="D"))
+    y = frame["rain"].shift(2).fillna(0.0).to_numpy()
+    pipe = Pipeline([
+        ("window", SlidingWindowTransformer(window_size=4)),
+        ("scale", StandardScaler()),
+        ("model", AttentionLSTMRegressor(attention="dual", max_epochs=2, random_state=0)),
+    ]).set_output(transform="pandas").fit(frame, y)
+    model = pipe.named_steps["model"]
+    assert list(model.time_labels_) == ["lag3", "lag2", "lag1", "lag0"]
+    assert list(model.feature_labels_) == ["level", "rain"]
+    windows = pipe[:-1].transform(frame)
+    temporal = model.predict_attention(windows, as_frame=True)
+    assert list(temporal.columns) == ["lag3", "lag2", "lag1", "lag0"]
+    assert temporal.index.equals(frame.index)
+    features = model.predict_feature_attention(windows, as_frame=True)
+    assert list(features.columns) == ["level", "rain"]
+    series = pd.Series(model.attention_weights_, index=model.time_labels_)
+    assert series.index[-1] == "lag0"
+
+
+def test_grid_search_compares_with_and_without_attention():
+    X, y = planted_step(240, 8, 1, step=3, seed=0)
+    search = GridSearchCV(
+        Pipeline([("model", AttentionLSTMRegressor(max_epochs=5, lr=1e-2, random_state=0))]),
+        {"model__attention": ["none", "temporal", "multihead"]},
+        cv=TimeSeriesSplit(2),
+    ).fit(X.reshape(240, 8), y)
+    assert [p["model__attention"] for p in search.cv_results_["params"]] == [
+        "none", "temporal", "multihead"
+    ]
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
