@@ -202,8 +202,12 @@ class _BaseAttentionRNN(BaseEstimator):
     # -- target encoding, defined by subclasses -----------------------------
     _y_numeric = True
 
-    def _encode_target(self, y):
-        """Return (targets as a float32/int64 ndarray, n_outputs); set fitted state."""
+    def _encode_target(self, y, refit):
+        """Return (targets as a float32/int64 ndarray, n_outputs).
+
+        With ``refit`` the encoding (target scale, classes) is learned from
+        ``y``; without, the fitted one is reused (``warm_start``).
+        """
         raise NotImplementedError
 
     # -- fitting ----------------------------------------------------------
@@ -286,14 +290,32 @@ class _BaseAttentionRNN(BaseEstimator):
         """
         self._check_extra_params()
         device = self._check_device()
+        warm = self.warm_start and hasattr(self, "net_")
+        previous_state = dict(vars(self)) if warm else None
         X, y = validate_windows(self, X, y, reset=True, y_numeric=self._y_numeric)
-        targets, n_outputs = self._encode_target(y)
+        previous_shape = (
+            (previous_state["n_timesteps_"], previous_state["n_features_per_step_"])
+            if warm
+            else None
+        )
+        if warm and (self.n_timesteps_, self.n_features_per_step_) != previous_shape:
+            vars(self).update(previous_state)  # the fitted model stays usable
+            raise ValueError(
+                f"warm_start=True continues training the fitted network, which takes "
+                f"windows of {previous_shape[0]} time steps x {previous_shape[1]} "
+                f"features; X has {self.n_timesteps_} x {self.n_features_per_step_}. "
+                "Set warm_start=False to train a new network."
+            )
+        targets, n_outputs = self._encode_target(y, refit=not warm)
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         X_tensor = as_tensor(X, device)
         y_tensor = as_tensor(targets, device)
         with _torch_state(self.n_threads, device, seed):
-            self.net_ = self._build_net(n_outputs, seed)
-            self.net_.fit(X_tensor, y_tensor)
+            if warm:
+                self.net_.partial_fit(X_tensor, y_tensor)
+            else:
+                self.net_ = self._build_net(n_outputs, seed)
+                self.net_.fit(X_tensor, y_tensor)
         self.n_iter_ = len(self.net_.history)
         self._store_attention_summary(X)
         return self
@@ -490,7 +512,9 @@ _PARAMETERS_DOC = """
     callbacks : list of skorch callbacks or (name, callback) tuples, default=None
         Extra skorch callbacks; their parameters route as ``callbacks__*``.
     warm_start : bool, default=False
-        Reserved for continuing training from the current weights.
+        When fitted already, ``fit`` trains ``max_epochs`` more epochs from the
+        current weights (same window shape, same target scaling or classes)
+        instead of starting anew; the history continues.
     n_threads : int, default=None
         CPU threads torch uses during fit and predict (restored afterwards).
         None keeps torch's current setting.
@@ -579,12 +603,19 @@ class AttentionLSTMRegressor(RegressorMixin, _BaseAttentionRNN):
 
     _criterion = torch.nn.MSELoss
 
-    def _encode_target(self, y):
-        self._single_output = y.ndim == 1
+    def _encode_target(self, y, refit):
+        single_output = y.ndim == 1
         y = y.reshape(len(y), -1)
-        self.y_mean_ = y.mean(axis=0)
-        scale = y.std(axis=0)
-        self.y_scale_ = np.where(scale > 0, scale, 1.0)
+        if refit:
+            self._single_output = single_output
+            self.y_mean_ = y.mean(axis=0)
+            scale = y.std(axis=0)
+            self.y_scale_ = np.where(scale > 0, scale, 1.0)
+        elif y.shape[1] != len(self.y_mean_):
+            raise ValueError(
+                f"warm_start=True continues a network with {len(self.y_mean_)} outputs; "
+                f"y has {y.shape[1]}."
+            )
         return ((y - self.y_mean_) / self.y_scale_).astype(np.float32), y.shape[1]
 
     def predict(self, X):
@@ -647,7 +678,7 @@ class AttentionLSTMClassifier(ClassifierMixin, _BaseAttentionRNN):
     _criterion = torch.nn.CrossEntropyLoss
     _y_numeric = False
 
-    def _encode_target(self, y):
+    def _encode_target(self, y, refit):
         if y.ndim == 2 and y.shape[1] == 1:
             warnings.warn(
                 "A column-vector y was passed when a 1d array was expected. Please "
@@ -661,6 +692,14 @@ class AttentionLSTMClassifier(ClassifierMixin, _BaseAttentionRNN):
                 f"{type(self).__name__} supports one target column; y has shape {y.shape}."
             )
         check_classification_targets(y)
+        if not refit:
+            unknown = np.setdiff1d(y, self.classes_)
+            if unknown.size:
+                raise ValueError(
+                    f"warm_start=True continues a network trained on classes "
+                    f"{list(self.classes_)}; y has new labels {list(unknown)}."
+                )
+            return np.searchsorted(self.classes_, y).astype(np.int64), len(self.classes_)
         encoder = LabelEncoder().fit(y)
         self.classes_ = encoder.classes_
         if len(self.classes_) < 2:

@@ -135,3 +135,19 @@ def test_attention_none_has_no_weights(fast):
     with pytest.raises(AttributeError, match="predict_attention") as excinfo:
         reg.predict_attention(X)
     assert "attention='none' has no attention" in str(excinfo.value.__cause__)
+
+
+def test_warm_start_continues_training(fast):
+    X, y = planted_step(120, 6, 1, step=2, seed=0)
+    reg = AttentionLSTMRegressor(**fast, warm_start=True).fit(X, y)
+    weights = reg.net_.module_.head.weight.detach().clone()
+    reg.fit(X, y)
+    assert reg.n_iter_ == 2 * fast["max_epochs"]
+    assert len(reg.history_) == 2 * fast["max_epochs"]
+    assert not np.array_equal(weights, reg.net_.module_.head.weight.detach())
+    cold = AttentionLSTMRegressor(**fast).fit(X, y)
+    cold.fit(X, y)
+    assert cold.n_iter_ == fast["max_epochs"]
+    with pytest.raises(ValueError, match="warm_start=True continues"):
+        reg.fit(X[:, :5], y)
+    assert reg.predict(X).shape == (120,)  # a refused warm start leaves the model usable
