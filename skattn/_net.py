@@ -107,6 +107,33 @@ class AttentionNet(NeuralNet):
             return self.module_(x, **fit_params)
         return super().infer(x, **fit_params)
 
+    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
+        """skorch's epoch loop, with one device synchronisation per epoch.
+
+        skorch calls ``loss.item()`` after every batch, which makes the host
+        wait for the GPU at each step. Here the batch losses stay tensors on
+        the device until the epoch ends and are then written to the history
+        as floats in one transfer, before any ``on_epoch_end`` callback reads
+        them. Callbacks still get every batch at ``on_batch_end``.
+        """
+        if iterator is None:
+            return
+        losses = []
+        for batch in iterator:
+            self.notify("on_batch_begin", batch=batch, training=training)
+            step = step_fn(batch, **fit_params)
+            loss = step["loss"].detach()
+            losses.append(loss)
+            self.history.record_batch(prefix + "_loss", loss)
+            self.history.record_batch(prefix + "_batch_size", len(batch[0]))
+            self.notify("on_batch_end", batch=batch, training=training, **step)
+        if losses:
+            values = torch.stack(losses).tolist()
+            batches = self.history[-1]["batches"][-len(losses) :]
+            for row, value in zip(batches, values, strict=True):
+                row[prefix + "_loss"] = value
+        self.history.record(prefix + "_batch_count", len(losses))
+
     def get_loss(self, y_pred, y_true, X=None, training=False):
         if isinstance(y_pred, tuple):
             y_pred = y_pred[0]
