@@ -1,6 +1,7 @@
 """skattn: attention-RNN forecasting as scikit-learn estimators, built on skorch."""
 
 from ._estimators import AttentionLSTMClassifier, AttentionLSTMRegressor
+from ._persistence import load, save
 from ._windowing import SlidingWindowTransformer, make_supervised
 
 __version__ = "0.1.0"
@@ -10,5 +11,7 @@ __all__ = [
     "AttentionLSTMRegressor",
     "SlidingWindowTransformer",
     "__version__",
+    "load",
     "make_supervised",
+    "save",
 ]

@@ -9,15 +9,23 @@ import numpy as np
 import pandas as pd
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
-from sklearn.exceptions import DataConversionWarning
+from sklearn.exceptions import ConvergenceWarning, DataConversionWarning
+from sklearn.linear_model import RidgeCV
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, check_random_state
-from skorch.callbacks import EarlyStopping
+from skorch.callbacks import EarlyStopping, GradientNormClipping
 
-from ._modules import ATTENTION_VALUES, ATTENTIONS, CELLS, FEATURE_ATTENTIONS, AttentionRNN
+from ._modules import (
+    ATTENTION_VALUES,
+    ATTENTIONS,
+    CELLS,
+    FEATURE_ATTENTIONS,
+    WINDOW_NORMS,
+    AttentionRNN,
+)
 from ._net import AttentionNet, TailSplit, TensorBatches, TensorDataset
 from ._validation import as_tensor, feature_bases_from_names, validate_windows
 
@@ -88,6 +96,8 @@ class _BaseAttentionRNN(BaseEstimator):
         "attention_values": [StrOptions(set(ATTENTION_VALUES))],
         "n_heads": [Interval(Integral, 1, None, closed="left")],
         "single_attention_vector": ["boolean"],
+        "window_norm": [StrOptions(set(WINDOW_NORMS))],
+        "linear_skip": ["boolean"],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "n_features": [Interval(Integral, 1, None, closed="left"), None],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
@@ -97,6 +107,7 @@ class _BaseAttentionRNN(BaseEstimator):
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "gradient_clip": [Interval(Real, 0, None, closed="neither"), None],
         "callbacks": [list, None],
         "warm_start": ["boolean"],
         "n_threads": [Interval(Integral, 1, None, closed="left"), None],
@@ -116,6 +127,8 @@ class _BaseAttentionRNN(BaseEstimator):
         attention_values="inputs",
         n_heads=4,
         single_attention_vector=False,
+        window_norm="none",
+        linear_skip=False,
         dropout=0.0,
         n_features=None,
         max_epochs=50,
@@ -125,6 +138,7 @@ class _BaseAttentionRNN(BaseEstimator):
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=10,
+        gradient_clip=None,
         callbacks=None,
         warm_start=False,
         n_threads=None,
@@ -141,6 +155,8 @@ class _BaseAttentionRNN(BaseEstimator):
         self.attention_values = attention_values
         self.n_heads = n_heads
         self.single_attention_vector = single_attention_vector
+        self.window_norm = window_norm
+        self.linear_skip = linear_skip
         self.dropout = dropout
         self.n_features = n_features
         self.max_epochs = max_epochs
@@ -150,6 +166,7 @@ class _BaseAttentionRNN(BaseEstimator):
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
+        self.gradient_clip = gradient_clip
         self.callbacks = callbacks
         self.warm_start = warm_start
         self.n_threads = n_threads
@@ -222,6 +239,10 @@ class _BaseAttentionRNN(BaseEstimator):
                     ),
                 )
             )
+        if self.gradient_clip is not None:
+            callbacks.append(
+                ("gradient_clip", GradientNormClipping(gradient_clip_value=self.gradient_clip))
+            )
         routed = self._extra_params()
         iterator_params = {
             "iterator_train__shuffle": True,
@@ -244,6 +265,8 @@ class _BaseAttentionRNN(BaseEstimator):
             module__attention_values=self.attention_values,
             module__n_heads=self.n_heads,
             module__single_attention_vector=self.single_attention_vector,
+            module__window_norm=self.window_norm,
+            module__linear_skip=self.linear_skip,
             criterion=self._criterion,
             optimizer=self.optimizer,
             lr=self.lr,
@@ -314,11 +337,64 @@ class _BaseAttentionRNN(BaseEstimator):
             if warm:
                 self.net_.partial_fit(X_tensor, y_tensor)
             else:
-                self.net_ = self._build_net(n_outputs, seed)
-                self.net_.fit(X_tensor, y_tensor)
-        self.n_iter_ = len(self.net_.history)
+                self.net_ = self._build_net(n_outputs, seed).initialize()
+                if self.linear_skip:
+                    self._initialize_linear_skip(X, targets)
+                self.net_.partial_fit(X_tensor, y_tensor)
+        self._check_training_faults()
         self._store_attention_summary(X)
         return self
+
+    def _check_training_faults(self):
+        """Warn about (or refuse) a fit that diverged or was interrupted."""
+        history = self.net_.history
+        finished = [row for row in history if "train_loss" in row]
+        self.n_iter_ = len(finished)
+        last = history[-1]
+        if last.get("diverged"):
+            epoch = len(history)
+            if not finished:
+                del self.net_
+                raise ValueError(
+                    f"Training diverged in epoch {epoch}: the training loss became NaN or "
+                    f"inf before any epoch finished (lr={self.lr}). Lower lr, or set "
+                    "gradient_clip, and fit again."
+                )
+            warnings.warn(
+                f"Training diverged in epoch {epoch} (the training loss became NaN or "
+                f"inf); training stopped and the model keeps the weights of epoch "
+                f"{epoch - 1}. Lower lr or set gradient_clip.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        elif last.get("interrupted"):
+            warnings.warn(
+                f"Training was interrupted in epoch {len(history)}; the model keeps the "
+                f"weights of the last finished epoch ({self.n_iter_}).",
+                UserWarning,
+                stacklevel=3,
+            )
+
+    def _initialize_linear_skip(self, X, targets):
+        """Start the linear skip at the least-squares fit, on the training rows only."""
+        n_train = len(X)
+        if self.early_stopping:
+            n_train = len(TailSplit(self.validation_fraction).train_rows(len(X)))
+        solution = self._linear_solution(
+            np.nan_to_num(X[:n_train]).reshape(n_train, -1).astype(np.float64),
+            targets[:n_train],
+        )
+        if solution is None:
+            return
+        coef, intercept = solution
+        skip = self.net_.module_.skip
+        with torch.no_grad():
+            for parameter, value in ((skip.weight, coef), (skip.bias, intercept)):
+                parameter.copy_(torch.as_tensor(np.reshape(value, tuple(parameter.shape))))
+
+    def _linear_solution(self, X_flat, targets):
+        """(coef, intercept) to start the linear skip from, or None for zeros."""
+        return None
 
     def _store_attention_summary(self, X):
         """Mean attention over the training windows, as fitted attributes."""
@@ -366,7 +442,9 @@ class _BaseAttentionRNN(BaseEstimator):
         ``"prediction"`` and the attention weights the module gives.
         """
         module = self.net_.module_
-        device = torch.device(self.device)
+        # where the weights are, not self.device: a model fitted on "cuda"
+        # and unpickled on a machine without a GPU lives on the CPU
+        device = next(module.parameters()).device
         chunk_size = self._predict_chunk_size()
         collected = {}
         was_training = module.training
@@ -509,6 +587,9 @@ _PARAMETERS_DOC = """
         Share of the newest windows used for validation with early stopping.
     n_iter_no_change : int, default=10
         Patience of early stopping, in epochs.
+    gradient_clip : float, default=None
+        Clip the gradient norm to this value at each step (skorch's
+        GradientNormClipping).
     callbacks : list of skorch callbacks or (name, callback) tuples, default=None
         Extra skorch callbacks; their parameters route as ``callbacks__*``.
     warm_start : bool, default=False
@@ -536,7 +617,7 @@ _ATTRIBUTES_DOC = """
     history_ : skorch.History
         Per-epoch losses and durations of the last fit.
     n_iter_ : int
-        Epochs trained.
+        Epochs trained to the end.
     n_features_in_ : int
         Columns of the 2-D form of X (n_timesteps * n_features).
     feature_names_in_ : ndarray of str
@@ -617,6 +698,10 @@ class AttentionLSTMRegressor(RegressorMixin, _BaseAttentionRNN):
                 f"y has {y.shape[1]}."
             )
         return ((y - self.y_mean_) / self.y_scale_).astype(np.float32), y.shape[1]
+
+    def _linear_solution(self, X_flat, targets):
+        ridge = RidgeCV(alphas=np.logspace(-4, 3, 15)).fit(X_flat, targets)
+        return ridge.coef_, ridge.intercept_
 
     def predict(self, X):
         """Predict targets for windows ``X``.

@@ -30,6 +30,7 @@ ATTENTIONS = ("temporal", "per_feature", "feature", "dual", "multihead", "none")
 TEMPORAL_ATTENTIONS = ("temporal", "per_feature", "dual", "multihead")
 FEATURE_ATTENTIONS = ("feature", "dual")
 ATTENTION_VALUES = ("inputs", "states")
+WINDOW_NORMS = ("none", "last")
 
 
 def masked_softmax(scores, observed, dim):
@@ -39,6 +40,17 @@ def masked_softmax(scores, observed, dim):
     """
     weights = torch.softmax(scores.masked_fill(~observed, float("-inf")), dim=dim)
     return torch.nan_to_num(weights, nan=0.0)
+
+
+def last_observed(values, observed):
+    """The last observed value of each feature in each window, (batch, 1, features).
+
+    Features never observed in a window give 0.
+    """
+    n_timesteps = values.shape[1]
+    steps = torch.arange(1, n_timesteps + 1, device=values.device).view(1, -1, 1)
+    last_step = (observed * steps).argmax(dim=1, keepdim=True)
+    return torch.gather(values, 1, last_step)
 
 
 class AdditiveAttention(nn.Module):
@@ -169,6 +181,14 @@ class AttentionRNN(nn.Module):
         Heads of ``attention="multihead"``.
     single_attention_vector : bool, default=False
         Share one temporal vector across dimensions (``attention="per_feature"``).
+    window_norm : {"none", "last"}, default="none"
+        "last": the recurrent part sees each window minus its last observed
+        value (per feature), so it models shapes, not levels, and a level
+        outside the training range does not push it off its inputs.
+    linear_skip : bool, default=False
+        Add a linear map of the whole window to the prediction (the
+        autoregressive component of LSTNet). The network output then models
+        what the linear part misses.
     """
 
     def __init__(
@@ -186,8 +206,11 @@ class AttentionRNN(nn.Module):
         attention_values="inputs",
         n_heads=4,
         single_attention_vector=False,
+        window_norm="none",
+        linear_skip=False,
     ):
         super().__init__()
+        self.window_norm = window_norm
         input_size = n_features
         self.feature_attention = None
         if attention in FEATURE_ATTENTIONS:
@@ -217,11 +240,24 @@ class AttentionRNN(nn.Module):
                 self.value = nn.Linear(input_size, state_size)
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(state_size, n_outputs)
+        self.skip = None
+        if linear_skip:
+            self.skip = nn.Linear(n_timesteps * n_features, n_outputs)
+            # start as the linear model alone; the network learns the rest
+            nn.init.zeros_(self.skip.weight)
+            nn.init.zeros_(self.skip.bias)
+            nn.init.zeros_(self.head.weight)
+            nn.init.zeros_(self.head.bias)
 
     def forward(self, windows):
         observed_values = ~torch.isnan(windows)
         observed_steps = observed_values.any(dim=-1)
-        inputs = torch.where(observed_values, windows, torch.zeros((), dtype=windows.dtype))
+        zero = torch.zeros((), dtype=windows.dtype, device=windows.device)
+        raw_inputs = torch.where(observed_values, windows, zero)
+        inputs = raw_inputs
+        if self.window_norm == "last":
+            shifted = raw_inputs - last_observed(raw_inputs, observed_values)
+            inputs = torch.where(observed_values, shifted, zero)
         weights = {}
         if self.feature_attention is not None:
             inputs, feature_weights = self.feature_attention(inputs, observed_values)
@@ -233,4 +269,7 @@ class AttentionRNN(nn.Module):
             values = states if self.value is None else self.value(inputs)
             summary, temporal_weights = self.temporal_attention(states, values, observed_steps)
             weights.update(temporal_weights)
-        return self.head(self.dropout(summary)), weights
+        prediction = self.head(self.dropout(summary))
+        if self.skip is not None:
+            prediction = prediction + self.skip(raw_inputs.flatten(start_dim=1))
+        return prediction, weights

@@ -77,15 +77,24 @@ class TailSplit:
     def __init__(self, validation_fraction):
         self.validation_fraction = validation_fraction
 
-    def __call__(self, dataset, y=None, **fit_params):
-        n_samples = len(dataset)
+    def train_rows(self, n_samples):
+        """The range of training rows; the rest, up to ``n_samples``, validate."""
         n_valid = max(1, int(math.ceil(self.validation_fraction * n_samples)))
         if n_valid >= n_samples:
             raise ValueError(
                 f"validation_fraction={self.validation_fraction} leaves no training "
                 f"rows out of {n_samples}; lower it or pass more samples."
             )
-        return dataset.rows(0, n_samples - n_valid), dataset.rows(n_samples - n_valid, n_samples)
+        return range(n_samples - n_valid)
+
+    def __call__(self, dataset, y=None, **fit_params):
+        n_samples = len(dataset)
+        n_train = len(self.train_rows(n_samples))
+        return dataset.rows(0, n_train), dataset.rows(n_train, n_samples)
+
+
+class TrainingDiverged(Exception):
+    """Raised inside the fit loop when an epoch's training loss is not finite."""
 
 
 class AttentionNet(NeuralNet):
@@ -93,7 +102,32 @@ class AttentionNet(NeuralNet):
 
     The loss sees only the prediction. Data passed as tensors is wrapped in a
     :class:`TensorDataset` without copies.
+
+    Faults during training never leave broken weights behind: the weights of
+    the last finished epoch are kept (a CPU copy), and restored when an epoch
+    ends with a non-finite training loss (the history row of that epoch gets
+    ``"diverged": True`` and training stops) or when training is interrupted
+    with Ctrl-C (``"interrupted": True``; skorch then ends training as usual).
     """
+
+    def fit_loop(self, X, y=None, epochs=None, **fit_params):
+        self.last_good_state = self._module_state()
+        try:
+            return super().fit_loop(X, y, epochs=epochs, **fit_params)
+        except TrainingDiverged:
+            self.module_.load_state_dict(self.last_good_state)
+            self.history.record("diverged", True)
+            return self
+        except KeyboardInterrupt:
+            self.module_.load_state_dict(self.last_good_state)
+            self.history.record("interrupted", True)
+            raise
+        finally:
+            del self.last_good_state
+
+    def _module_state(self):
+        return {name: value.detach().to("cpu", copy=True) for name, value in
+                self.module_.state_dict().items()}
 
     def get_dataset(self, X, y=None):
         if isinstance(X, TensorDataset):
@@ -132,7 +166,11 @@ class AttentionNet(NeuralNet):
             batches = self.history[-1]["batches"][-len(losses) :]
             for row, value in zip(batches, values, strict=True):
                 row[prefix + "_loss"] = value
+            if training and not all(math.isfinite(value) for value in values):
+                raise TrainingDiverged
         self.history.record(prefix + "_batch_count", len(losses))
+        if training:
+            self.last_good_state = self._module_state()
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         if isinstance(y_pred, tuple):

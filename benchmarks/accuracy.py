@@ -1,0 +1,222 @@
+"""One-step-ahead accuracy on real series that ship with statsmodels.
+
+Protocol: each series is split at 80%; every model is fitted on the first part
+and forecasts each value of the last 20% one step ahead from the true history,
+without refitting. MASE divides the MAE by the in-sample one-step naive MAE of
+the training part (naive is about 1; lower is better). Neural rows are the
+median of 3 seeds (min-max in brackets).
+
+Series: sunspots (yearly, 309), co2 (weekly -> monthly means, missing months
+interpolated, 526), elnino (12 monthly columns flattened row by row, 732);
+and, not used to choose any setting, nile (yearly volume around 1000, 100),
+macro_unemp and macro_infl (quarterly US unemployment and inflation, 203).
+
+    python benchmarks/accuracy.py                      # all series, all models
+    python benchmarks/accuracy.py --series sunspots co2 --models ridge recommended
+    python benchmarks/accuracy.py --small              # 1 seed, fewer epochs
+
+The full run takes about 15-25 minutes on 2 cores.
+"""
+
+import argparse
+import itertools
+import time
+import warnings
+
+import numpy as np
+import pandas as pd
+from sklearn.linear_model import RidgeCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from skattn import AttentionLSTMRegressor, SlidingWindowTransformer
+
+N_LAGS = 24
+TEST_FRACTION = 0.2
+SEEDS = (0, 1, 2)
+
+# The documented recommended configuration for forecasting (README, "Forecasting").
+RECOMMENDED = {
+    "linear_skip": True,
+    "window_norm": "last",
+    "early_stopping": True,
+    "validation_fraction": 0.2,
+    "n_iter_no_change": 20,
+    "max_epochs": 300,
+    "batch_size": 32,
+}
+
+
+# -- data ------------------------------------------------------------------
+def load_series(name):
+    """A float numpy series and its seasonal period (1: none)."""
+    import statsmodels.api as sm
+
+    if name == "sunspots":
+        return sm.datasets.sunspots.load_pandas().data["SUNACTIVITY"].to_numpy(float), 1
+    if name == "co2":
+        weekly = sm.datasets.co2.load_pandas().data["co2"]
+        monthly = weekly.resample("MS").mean().interpolate()
+        return monthly.to_numpy(float), 12
+    if name == "elnino":
+        table = sm.datasets.elnino.load_pandas().data
+        return table.drop(columns="YEAR").to_numpy(float).ravel(), 12
+    if name == "nile":
+        return sm.datasets.nile.load_pandas().data["volume"].to_numpy(float), 1
+    macro = sm.datasets.macrodata.load_pandas().data
+    if name == "macro_unemp":
+        return macro["unemp"].to_numpy(float), 1
+    if name == "macro_infl":
+        return macro["infl"].to_numpy(float), 1
+    raise ValueError(f"unknown series {name!r}")
+
+
+def windows_and_targets(series):
+    """Windows of N_LAGS values known at t and the value at t + 1."""
+    windows = SlidingWindowTransformer(window_size=N_LAGS).fit_transform(series[:-1, None])
+    return windows[N_LAGS - 1 :], series[N_LAGS:], N_LAGS  # rows with a full history
+
+
+# -- models: each returns one-step forecasts of series[n_train:] ------------
+def forecast_naive(series, n_train, period, seed):
+    return series[n_train - 1 : -1]
+
+
+def forecast_ridge(series, n_train, period, seed):
+    X, y, first = windows_and_targets(series)
+    train = slice(0, n_train - first)
+    model = make_pipeline(StandardScaler(), RidgeCV(alphas=np.logspace(-4, 3, 15)))
+    return model.fit(X[train], y[train]).predict(X[n_train - first :])
+
+
+def forecast_arima(series, n_train, period, seed):
+    from statsmodels.tsa.arima.model import ARIMA
+
+    best = None
+    seasonal_orders = [(0, 0, 0, 0)] + ([(1, 0, 0, period)] if period > 1 else [])
+    for p, d, q, seasonal in itertools.product(range(4), range(2), range(3), seasonal_orders):
+        trend = "c" if d == 0 else "t"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                result = ARIMA(
+                    series[:n_train], order=(p, d, q), seasonal_order=seasonal, trend=trend
+                ).fit()
+            except (ValueError, np.linalg.LinAlgError):
+                continue
+        if np.isfinite(result.aic) and (best is None or result.aic < best.aic):
+            best = result
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        full = best.apply(series)
+    return full.get_prediction(start=n_train).predicted_mean
+
+
+def forecast_ets(series, n_train, period, seed):
+    from statsmodels.tsa.holtwinters import ExponentialSmoothing
+
+    seasonal = "add" if period > 1 else None
+    options = {
+        "trend": "add",
+        "damped_trend": True,
+        "seasonal": seasonal,
+        "seasonal_periods": period if seasonal else None,
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fitted = ExponentialSmoothing(series[:n_train], **options).fit()
+        params = fitted.params
+        known = ExponentialSmoothing(
+            series,
+            **options,
+            initialization_method="known",
+            initial_level=params["initial_level"],
+            initial_trend=params["initial_trend"],
+            initial_seasonal=params["initial_seasons"] if seasonal else None,
+        ).fit(
+            smoothing_level=params["smoothing_level"],
+            smoothing_trend=params["smoothing_trend"],
+            smoothing_seasonal=params["smoothing_seasonal"] if seasonal else None,
+            damping_trend=params["damping_trend"],
+            optimized=False,
+        )
+    return known.fittedvalues[n_train:]
+
+
+def skattn_forecaster(**params):
+    def forecast(series, n_train, period, seed):
+        X, y, first = windows_and_targets(series)
+        train = slice(0, n_train - first)
+        model = make_pipeline(
+            StandardScaler(), AttentionLSTMRegressor(random_state=seed, **params)
+        )
+        return model.fit(X[train], y[train]).predict(X[n_train - first :])
+
+    return forecast
+
+
+MODELS = {
+    "naive": (forecast_naive, False),
+    "arima": (forecast_arima, False),
+    "ets": (forecast_ets, False),
+    "ridge": (forecast_ridge, False),
+    "skattn_none": (skattn_forecaster(attention="none"), True),
+    "skattn_default": (skattn_forecaster(), True),
+    "recommended": (skattn_forecaster(**RECOMMENDED), True),
+}
+
+
+def errors(series, n_train, forecast):
+    truth = series[n_train:]
+    scale = np.mean(np.abs(np.diff(series[:n_train])))
+    residual = truth - np.asarray(forecast)
+    mae = np.mean(np.abs(residual))
+    return {"mase": mae / scale, "mae": mae, "rmse": np.sqrt(np.mean(residual**2))}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--series",
+        nargs="+",
+        default=["sunspots", "co2", "elnino", "nile", "macro_unemp", "macro_infl"],
+    )
+    parser.add_argument("--models", nargs="+", default=list(MODELS))
+    parser.add_argument("--small", action="store_true", help="1 seed, at most 30 epochs")
+    args = parser.parse_args()
+    seeds = SEEDS[:1] if args.small else SEEDS
+    if args.small:
+        for name in ("skattn_none", "skattn_default", "recommended"):
+            fn, neural = MODELS[name]
+            params = {"max_epochs": 30} | (RECOMMENDED | {"max_epochs": 30} if name == "recommended" else {})
+            params |= {"attention": "none"} if name == "skattn_none" else {}
+            MODELS[name] = (skattn_forecaster(**params), neural)
+
+    rows = []
+    for name in args.series:
+        series, period = load_series(name)
+        n_train = int(round(len(series) * (1 - TEST_FRACTION)))
+        for model in args.models:
+            forecast, neural = MODELS[model]
+            start = time.perf_counter()
+            scores = [errors(series, n_train, forecast(series, n_train, period, seed))
+                      for seed in (seeds if neural else (0,))]
+            table = pd.DataFrame(scores)
+            rows.append({
+                "series": name, "model": model,
+                "mase": table["mase"].median(), "mase_min": table["mase"].min(),
+                "mase_max": table["mase"].max(), "mae": table["mae"].median(),
+                "rmse": table["rmse"].median(), "seconds": time.perf_counter() - start,
+            })
+            row = rows[-1]
+            print(f"{name:12s} {model:15s} MASE {row['mase']:.3f} "
+                  f"[{row['mase_min']:.3f}-{row['mase_max']:.3f}] MAE {row['mae']:.3f} "
+                  f"RMSE {row['rmse']:.3f} ({row['seconds']:.0f} s)", flush=True)
+    results = pd.DataFrame(rows)
+    print("\nMedian MASE (lower is better):")
+    print(results.pivot(index="model", columns="series", values="mase")
+          .reindex(args.models).round(3).to_string())
+
+
+if __name__ == "__main__":
+    main()
