@@ -119,8 +119,11 @@ class AttentionNet(NeuralNet):
             self.history.record("diverged", True)
             return self
         except KeyboardInterrupt:
-            self.module_.load_state_dict(self.last_good_state)
-            self.history.record("interrupted", True)
+            # skorch callbacks (EarlyStopping) stop training the same way, but
+            # after an epoch has finished; only a stop mid-epoch loses work
+            if "train_loss" not in self.history[-1]:
+                self.module_.load_state_dict(self.last_good_state)
+                self.history.record("interrupted", True)
             raise
         finally:
             del self.last_good_state
