@@ -186,11 +186,13 @@ def main():
     args = parser.parse_args()
     seeds = SEEDS[:1] if args.small else SEEDS
     if args.small:
-        for name in ("skattn_none", "skattn_default", "recommended"):
-            fn, neural = MODELS[name]
-            params = {"max_epochs": 30} | (RECOMMENDED | {"max_epochs": 30} if name == "recommended" else {})
-            params |= {"attention": "none"} if name == "skattn_none" else {}
-            MODELS[name] = (skattn_forecaster(**params), neural)
+        small = {
+            "skattn_none": {"attention": "none"},
+            "skattn_default": {},
+            "recommended": dict(RECOMMENDED),
+        }
+        for name, params in small.items():
+            MODELS[name] = (skattn_forecaster(**{**params, "max_epochs": 30}), True)
 
     rows = []
     for name in args.series:

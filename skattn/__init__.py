@@ -3,12 +3,15 @@
 from ._estimators import AttentionLSTMClassifier, AttentionLSTMRegressor
 from ._persistence import load, save
 from ._windowing import SlidingWindowTransformer, make_supervised
+from .display import AttentionDisplay, ForecastDisplay
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "AttentionDisplay",
     "AttentionLSTMClassifier",
     "AttentionLSTMRegressor",
+    "ForecastDisplay",
     "SlidingWindowTransformer",
     "__version__",
     "load",
