@@ -17,27 +17,37 @@ import   ``import skattn`` vs ``import torch`` (and ``import skorch``) in fresh
          subprocesses.
 memory   Peak RSS of a one-epoch Pipeline fit (SlidingWindowTransformer(64) ->
          StandardScaler -> AttentionLSTMRegressor(n_features=8, hidden_size=32,
-         max_epochs=1)) on an n_rows x 8 float32 series, in a subprocess
-         (``ru_maxrss``), next to the size of one float32 copy of the windows.
-         Stage peaks come from a 2 ms RSS sampler (approximate); the total is exact.
-threads  skattn training samples/s with n_threads=1 vs 2, on an idle machine and
-         with a busy-loop process occupying one core.
+         max_epochs=1)) on an n_rows x 8 float32 series, in a subprocess,
+         next to the size of one float32 copy of the windows, with the peak of
+         each stage (VmHWM, reset between stages through /proc/self/clear_refs;
+         the overall peak is the max over the stages). The child's raw
+         ``ru_maxrss`` is printed too, but Linux carries the parent's peak RSS
+         into it at fork/exec, so it is only meaningful when the parent is small.
+threads  skattn training samples/s and 1-window predict latency with n_threads=1
+         vs 2, without and with a busy-loop process occupying one core (data for
+         the default ``n_threads`` policy).
+
+All contenders run with the same torch thread count: ``--threads``, by default 1
+on CPU (2 OpenMP threads on a shared 2-core box make every timing hostage to the
+other processes; see the threads section) and torch's own setting on cuda.
 
 Every comparison interleaves its repetitions and rotates the order of the
 contenders, and every ratio is computed per repetition (paired) before taking
 the median, so slow phases of a shared machine hit all contenders alike.
 
-Commands (from the repository root; expected times on the 2-core CPU dev box)::
+Commands (from the repository root). Times measured on the 2-core dev box, quiet
+(load ~1-2) / shared with other jobs (load 6-8); n_threads=2 runs in the threads
+section are what stretches under load::
 
-    python benchmarks/speed.py --small                  # ~2-3 min, all sections
-    python benchmarks/speed.py --skip-memory            # full CPU sizes, ~10-12 min
-    python benchmarks/speed.py --only memory            # 1e6-row memory run, ~6-8 min
-    python benchmarks/speed.py --device cuda            # full sizes on a GPU
+    python benchmarks/speed.py --small          # all sections, ~2 min / ~5 min
+    python benchmarks/speed.py --skip-memory    # full CPU sizes, ~12 min / ~21 min
+    python benchmarks/speed.py --only memory    # 1e6 rows, ~12 GB RAM, ~5 min
+    python benchmarks/speed.py --device cuda    # full sizes on a GPU
 
 Sizes: configs A/B are 30000 x 20 x 2 windows (planted signal x[:, 10, :] = y),
 hidden 64, batch 256 / 4096. Config C is 200000 x 96 x 8, hidden 128 x 2 layers,
 batch 1024 on cuda; on CPU it is cut to 4000 windows (the output says so).
-``--small`` cuts A/B to 3000 and C to 1024 windows and the memory run to 50000 rows.
+``--small`` cuts A/B to 3000 and C to 512 windows and the memory run to 50000 rows.
 """
 
 import argparse
@@ -48,7 +58,6 @@ import platform
 import statistics
 import subprocess
 import sys
-import threading
 import time
 
 import numpy as np
@@ -139,6 +148,7 @@ def fit_skattn(X, y, cfg, args, n_threads=None):
         num_layers=cfg["layers"],
         max_epochs=args.epochs,
         batch_size=cfg["batch"],
+        lr=1e-3,
         early_stopping=False,
         n_threads=n_threads if n_threads is not None else args.threads,
         device=args.device,
@@ -218,7 +228,7 @@ CONTENDERS = {
 def train_configs(args):
     cuda = args.device.startswith("cuda")
     n_ab = 3000 if args.small else 30000
-    n_c = 1024 if args.small else (200000 if cuda else 4000)
+    n_c = 512 if args.small else (200000 if cuda else 4000)
     return [
         dict(name="A", n=n_ab, T=20, F=2, hidden=64, layers=1, batch=256, vs5=True),
         dict(name="B", n=n_ab, T=20, F=2, hidden=64, layers=1, batch=4096, vs5=True),
@@ -240,6 +250,10 @@ def section_train(args):
         X, y = planted(cfg["n"], cfg["T"], cfg["F"])
         names = [n for n in CONTENDERS if cfg["vs5"] or n != "skorch_vs5"]
         runs = {name: [] for name in names}
+        warm_args = argparse.Namespace(**{**vars(args), "epochs": 1})
+        warm = min(cfg["n"], 2 * cfg["batch"])
+        for name in names:  # untimed: first-call costs (lazy imports, allocator) for all
+            CONTENDERS[name](X[:warm], y[:warm], cfg, warm_args)
         for rep in range(args.reps):
             for name in rotated(names, rep):
                 result = CONTENDERS[name](X, y, cfg, args)
@@ -270,6 +284,17 @@ def section_train(args):
                 f"{cfg['name']} skattn/{other}: throughput | wall time",
                 f"{fmt(rate_ratio, '.2f')} | {fmt(wall_ratio, '.2f')}",
             )
+        n_batches = -(-cfg["n"] // cfg["batch"])
+        if n_batches >= 4:
+            per_batch = [
+                (steady(a["durs"]) - steady(b["durs"])) / n_batches * 1e3
+                for a, b in zip(runs["skattn"], runs["hand"], strict=True)
+            ]
+            record(
+                "train",
+                f"{cfg['name']} skattn - hand, per batch (ms; {n_batches} batches/epoch)",
+                fmt(per_batch, ".2f"),
+            )
         overhead = [r["wall"] - sum(r["durs"]) for r in runs["skattn"]]
         record("train", f"{cfg['name']} skattn fit wall - sum(epochs) s", fmt(overhead, ".2f"))
         record("train", f"{cfg['name']} config", desc)
@@ -296,6 +321,7 @@ def section_predict(args, trained):
     module = reg.net_.module_
     module.eval()
     X_pred, _ = planted(10000, reg.n_timesteps_, reg.n_features_per_step_, seed=1)
+    chunk = reg._predict_chunk_size()
     for n_windows, reps, target in ((1, 200, 1.3), (10000, 10 if args.small else 20, 1.1)):
         X_np = X_pred[:n_windows]
         X_t = torch.from_numpy(X_np).to(device)
@@ -304,9 +330,15 @@ def section_predict(args, trained):
             with torch.inference_mode():
                 module(X_t)
 
+        def raw_chunked(X_t=X_t, chunk=chunk):
+            with torch.inference_mode():
+                for first in range(0, len(X_t), chunk):
+                    module(X_t[first : first + chunk])
+
         contenders = {
             "skattn": lambda X_np=X_np: reg.predict(X_np),
             "raw": raw,
+            "raw_chunked": raw_chunked,
             "validate": lambda X_np=X_np: validate_windows(reg, X_np, reset=False),
         }
         X_valid = validate_windows(reg, X_np, reset=False)
@@ -332,6 +364,12 @@ def section_predict(args, trained):
         verdict = "ok" if ratio <= target else "MISSED"
         record(
             "predict", f"{n_windows} window(s) skattn/raw", f"{ratio:.2f} (<= {target}: {verdict})"
+        )
+        chunked = statistics.median(times["skattn"]) / statistics.median(times["raw_chunked"])
+        record(
+            "predict",
+            f"{n_windows} window(s) raw in skattn's chunks of {chunk} (ms) | skattn/that",
+            f"{fmt(ms['raw_chunked'], '.3f')} | {chunked:.2f}",
         )
         record(
             "predict",
@@ -367,30 +405,39 @@ def section_import(args):
 
 
 # -- peak memory (runs in a child process) -------------------------------------
-class RssSampler:
-    """Current RSS every 2 ms; ``mark`` closes a stage and records its peak."""
+class RssStages:
+    """Exact peak RSS per stage: VmHWM, reset after each stage via clear_refs.
+
+    Writing "5" to /proc/self/clear_refs resets the peak (and with it
+    ``ru_maxrss``), so the peak of the whole run is the max over the stages.
+    Where the reset is not allowed the stage peaks are cumulative.
+    """
 
     def __init__(self):
-        self.page = os.sysconf("SC_PAGE_SIZE")
-        self.peak = 0
         self.stages = []
-        self.running = True
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
+        self.resets = self._reset()
 
-    def rss(self):
-        with open("/proc/self/statm") as statm:
-            return int(statm.read().split()[1]) * self.page
+    @staticmethod
+    def _reset():
+        try:
+            with open("/proc/self/clear_refs", "w") as clear_refs:
+                clear_refs.write("5")
+        except OSError:
+            return False
+        return True
 
-    def _run(self):
-        while self.running:
-            self.peak = max(self.peak, self.rss())
-            time.sleep(0.002)
+    @staticmethod
+    def _status(field):
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) * 1024
+        return 0
 
     def mark(self, name):
-        current = self.rss()
-        self.stages.append((name, max(self.peak, current), current))
-        self.peak = current
+        self.stages.append((name, self._status("VmHWM"), self._status("VmRSS")))
+        if self.resets:
+            self._reset()
 
 
 SAMPLER = None
@@ -413,7 +460,7 @@ def memory_child(args):
     import resource
 
     global SAMPLER
-    SAMPLER = RssSampler()
+    SAMPLER = RssStages()
     SAMPLER.mark("interpreter + imports")
     rng = np.random.default_rng(0)
     series = rng.standard_normal((args.memory_child, 8), dtype=np.float32)
@@ -446,9 +493,10 @@ def memory_child(args):
     pipe.fit(series, y)
     wall = time.perf_counter() - start
     SAMPLER.mark("attention summary after training")
-    SAMPLER.running = False
     result = dict(
+        peak=max(peak for _, peak, _ in SAMPLER.stages),
         maxrss=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        resets=SAMPLER.resets,
         stages=SAMPLER.stages,
         wall=wall,
         cuda_peak=torch.cuda.max_memory_allocated(device) if device.type == "cuda" else None,
@@ -470,18 +518,30 @@ def section_memory(args):
         return
     result = json.loads(lines[-1][len("RESULT ") :])
     copy = n_rows * 64 * 8 * 4
-    peak = result["maxrss"]
+    peak = result["peak"]
     print(
         f"[memory] {n_rows} rows: peak RSS {peak / GB:.2f} GB = {peak / copy:.2f}x one float32 "
         f"window copy ({copy / GB:.2f} GB), fit {result['wall']:.1f} s"
     )
     record("memory", "rows | fit wall (s)", f"{n_rows} | {result['wall']:.1f}")
     record("memory", "one float32 copy of the windows (GB)", f"{copy / GB:.3f}")
-    record("memory", "peak RSS ru_maxrss (GB) | x copy", f"{peak / GB:.3f} | {peak / copy:.2f}")
+    record("memory", "peak RSS of the child (GB) | x copy", f"{peak / GB:.3f} | {peak / copy:.2f}")
+    base = result["stages"][1][2]  # RSS after imports and the series data
+    record(
+        "memory",
+        "peak above imports + data (GB) | x copy",
+        f"{(peak - base) / GB:.3f} | {(peak - base) / copy:.2f}",
+    )
+    record(
+        "memory",
+        "  raw ru_maxrss of the child (GB; holds the parent's RSS at fork/exec)",
+        f"{result['maxrss'] / GB:.3f}",
+    )
+    kind = "stage peak" if result["resets"] else "cumulative peak"
     for name, stage_peak, after in result["stages"]:
         record(
             "memory",
-            f"  stage {name}: peak | after (GB, sampled)",
+            f"  {name}: {kind} | RSS after (GB)",
             f"{stage_peak / GB:.3f} | {after / GB:.3f}",
         )
     if result["cuda_peak"] is not None:
@@ -492,8 +552,10 @@ def section_memory(args):
 def section_threads(args):
     cfg = train_configs(args)[0]
     X, y = planted(cfg["n"], cfg["T"], cfg["F"])
+    one_window = X[:1]
     conditions = [(1, False), (2, False), (1, True), (2, True)]
     rates = {c: [] for c in conditions}
+    latency = {c: [] for c in conditions}
     for rep in range(args.reps):
         for n_threads, busy in rotated(conditions, rep):
             hog = None
@@ -502,23 +564,37 @@ def section_threads(args):
                 time.sleep(0.3)
             try:
                 result = fit_skattn(X, y, cfg, args, n_threads=n_threads)
+                reg = result["model"]
+                calls = []
+                for _ in range(25):
+                    start = time.perf_counter()
+                    reg.predict(one_window)
+                    calls.append(time.perf_counter() - start)
             finally:
                 if hog is not None:
                     hog.terminate()
                     hog.wait()
             rate = result["n_train"] / steady(result["durs"])
             rates[(n_threads, busy)].append(rate)
+            latency[(n_threads, busy)].append(statistics.median(calls[5:]) * 1e3)
             load = "busy core" if busy else "idle"
-            print(f"[threads] rep {rep + 1} n_threads={n_threads} {load:9s} {rate:9.0f} samples/s")
+            print(
+                f"[threads] rep {rep + 1} n_threads={n_threads} {load:9s} {rate:9.0f} samples/s"
+                f"   predict(1 window) {latency[(n_threads, busy)][-1]:8.2f} ms"
+            )
     for busy in (False, True):
         load = "1 core busy" if busy else "idle"
-        one, two = rates[(1, busy)], rates[(2, busy)]
-        paired = [b / a for a, b in zip(one, two, strict=True)]
-        record(
-            "threads",
-            f"{load}: n_threads=1 | n_threads=2 (samples/s) | 2/1",
-            f"{fmt(one)} | {fmt(two)} | {fmt(paired, '.2f')}",
-        )
+        for what, table, spec in (
+            ("train samples/s", rates, ".0f"),
+            ("predict 1 ms", latency, ".2f"),
+        ):
+            one, two = table[(1, busy)], table[(2, busy)]
+            paired = [b / a for a, b in zip(one, two, strict=True)]
+            record(
+                "threads",
+                f"{load}, {what}: n_threads=1 | n_threads=2 | 2/1",
+                f"{fmt(one, spec)} | {fmt(two, spec)} | {fmt(paired, '.2f')}",
+            )
     record("threads", "config", f"A ({cfg['n']}x20x2, hidden 64, batch 256, skattn fit)")
 
 
@@ -577,7 +653,10 @@ def main():
     parser.add_argument("--reps", type=int, default=3, help="interleaved repetitions")
     parser.add_argument("--epochs", type=int, default=2, help="max_epochs of each fit")
     parser.add_argument(
-        "--threads", type=int, default=None, help="torch threads (default: torch's)"
+        "--threads",
+        type=int,
+        default=None,
+        help="torch threads of every contender (default: 1 on cpu, torch's own on cuda)",
     )
     parser.add_argument(
         "--only", default="train,predict,import,memory,threads", help="comma-separated sections"
@@ -587,6 +666,8 @@ def main():
     parser.add_argument("--memory-rows", type=int, default=None, help="rows of the memory run")
     parser.add_argument("--memory-child", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.threads is None and not args.device.startswith("cuda"):
+        args.threads = 1
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.memory_child:
@@ -608,6 +689,7 @@ def main():
         section_memory(args)
     if "threads" in sections:
         section_threads(args)
+    info.append(("load average at end", " ".join(f"{x:.2f}" for x in os.getloadavg())))
     info.append(("benchmark wall time (s)", f"{time.perf_counter() - start:.0f}"))
 
     rows = [("machine", label, value) for label, value in info] + SUMMARY

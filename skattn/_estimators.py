@@ -6,11 +6,9 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
-import pandas as pd
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning, DataConversionWarning
-from sklearn.linear_model import RidgeCV
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
@@ -27,7 +25,7 @@ from ._modules import (
     AttentionRNN,
 )
 from ._net import AttentionNet, TailSplit, TensorBatches, TensorDataset
-from ._validation import as_tensor, feature_bases_from_names, validate_windows
+from ._validation import as_tensor, feature_bases_from_names, is_pandas, validate_windows
 
 # Prefixes skorch routes to its parts; e.g. ``optimizer__weight_decay=1e-4``.
 ROUTED_PREFIXES = ("optimizer", "criterion", "iterator_train", "iterator_valid", "callbacks")
@@ -39,6 +37,20 @@ def _is_routed(name):
     return "__" in name and name.split("__", 1)[0] in ROUTED_PREFIXES
 
 
+def resolve_n_threads(n_threads):
+    """CPU threads torch uses inside fit and predict; None means 1.
+
+    Measured on 2 cores (benchmarks/speed.py, batch 256): 2 threads train at
+    most 1.25x faster than 1 on an idle machine, but 3x to 50x slower when
+    another process keeps one core busy, and a single-window predict then
+    jumps from about 1 ms to hundreds. One thread per fit is also what
+    GridSearchCV(n_jobs=k) needs to use k cores without oversubscribing, and
+    it keeps results identical whatever else the machine is doing. Large
+    models on an otherwise idle machine can ask for more.
+    """
+    return 1 if n_threads is None else n_threads
+
+
 @contextlib.contextmanager
 def _torch_state(n_threads, device, seed):
     """Run torch with ``n_threads`` CPU threads and, when ``seed`` is given, a
@@ -47,8 +59,9 @@ def _torch_state(n_threads, device, seed):
     Seeding inside ``fork_rng`` keeps results reproducible (dropout draws
     from torch's global generator) without changing the caller's random state.
     """
+    n_threads = resolve_n_threads(n_threads)
     previous_threads = torch.get_num_threads()
-    if n_threads is not None and n_threads != previous_threads:
+    if n_threads != previous_threads:
         torch.set_num_threads(n_threads)
     try:
         if seed is None:
@@ -411,13 +424,13 @@ class _BaseAttentionRNN(BaseEstimator):
         self.feature_labels_ = np.asarray(bases, dtype=object)
         if self.attention == "none":
             return
-        outputs = self._infer(X, ("temporal", "feature", "heads"))
+        means = self._infer(X, ("temporal", "feature", "heads"), reduce="mean")
         primary = "feature" if self.attention == "feature" else "temporal"
-        self.attention_weights_ = outputs[primary].mean(axis=0)
-        if "feature" in outputs:
-            self.feature_weights_ = outputs["feature"].mean(axis=0)
-        if "heads" in outputs:
-            self.head_weights_ = outputs["heads"].mean(axis=0)
+        self.attention_weights_ = means[primary]
+        if "feature" in means:
+            self.feature_weights_ = means["feature"]
+        if "heads" in means:
+            self.head_weights_ = means["heads"]
 
     @property
     def history_(self):
@@ -435,11 +448,13 @@ class _BaseAttentionRNN(BaseEstimator):
         )
         return max(1, _PREDICT_CHUNK_ELEMENTS // (self.n_timesteps_ * widest))
 
-    def _infer(self, X, keys):
+    def _infer(self, X, keys, *, reduce="concat"):
         """Run the module over validated windows in chunks.
 
         Returns a dict of numpy arrays for the requested ``keys``:
-        ``"prediction"`` and the attention weights the module gives.
+        ``"prediction"`` and the attention weights the module gives, either
+        concatenated over the windows or (``reduce="mean"``) averaged, so the
+        memory never holds more than one chunk's outputs.
         """
         module = self.net_.module_
         # where the weights are, not self.device: a model fitted on "cuda"
@@ -447,19 +462,23 @@ class _BaseAttentionRNN(BaseEstimator):
         device = next(module.parameters()).device
         chunk_size = self._predict_chunk_size()
         collected = {}
-        was_training = module.training
-        module.eval()
-        try:
-            with _torch_state(self.n_threads, device, None), torch.inference_mode():
-                for start in range(0, len(X), chunk_size):
-                    batch = as_tensor(X[start : start + chunk_size], device)
-                    prediction, weights = module(batch)
-                    outputs = {"prediction": prediction, **weights}
-                    for key in keys:
-                        if key in outputs:
-                            collected.setdefault(key, []).append(outputs[key].cpu().numpy())
-        finally:
-            module.train(was_training)
+        if module.training:
+            module.eval()  # skorch puts it back in train mode for each training step
+        with _torch_state(self.n_threads, device, None), torch.inference_mode():
+            for start in range(0, len(X), chunk_size):
+                batch = as_tensor(X[start : start + chunk_size], device)
+                prediction, weights = module(batch)
+                outputs = {"prediction": prediction, **weights}
+                for key in keys:
+                    if key not in outputs:
+                        continue
+                    if reduce == "mean":
+                        total = outputs[key].sum(dim=0, dtype=torch.float64).cpu().numpy()
+                        collected[key] = collected.get(key, 0.0) + total
+                    else:
+                        collected.setdefault(key, []).append(outputs[key].cpu().numpy())
+        if reduce == "mean":
+            return {key: total / len(X) for key, total in collected.items()}
         return {key: np.concatenate(parts) for key, parts in collected.items()}
 
     def _validated(self, X):
@@ -470,10 +489,12 @@ class _BaseAttentionRNN(BaseEstimator):
         return self._infer(self._validated(X), ("prediction",))["prediction"]
 
     def _weights_output(self, X, key, labels, as_frame):
-        index = X.index if isinstance(X, (pd.DataFrame, pd.Series)) else None
+        index = getattr(X, "index", None) if is_pandas(X) else None
         weights = self._infer(self._validated(X), (key,))[key]
         if not as_frame:
             return weights
+        import pandas as pd
+
         return pd.DataFrame(weights, columns=pd.Index(labels), index=index)
 
     @available_if(_has_attention)
@@ -597,8 +618,11 @@ _PARAMETERS_DOC = """
         current weights (same window shape, same target scaling or classes)
         instead of starting anew; the history continues.
     n_threads : int, default=None
-        CPU threads torch uses during fit and predict (restored afterwards).
-        None keeps torch's current setting.
+        CPU threads torch uses during fit and predict (the previous setting is
+        restored afterwards). None means 1: on shared or small machines more
+        threads are often many times slower (see README, "Speed"); use
+        ``GridSearchCV(n_jobs=...)`` to use more cores, or raise this for one
+        large model on an idle machine.
     device : str or torch.device, default="cpu"
         "cpu", "cuda" or "cuda:<index>".
     random_state : int, RandomState instance or None, default=None
@@ -700,6 +724,8 @@ class AttentionLSTMRegressor(RegressorMixin, _BaseAttentionRNN):
         return ((y - self.y_mean_) / self.y_scale_).astype(np.float32), y.shape[1]
 
     def _linear_solution(self, X_flat, targets):
+        from sklearn.linear_model import RidgeCV
+
         ridge = RidgeCV(alphas=np.logspace(-4, 3, 15)).fit(X_flat, targets)
         return ridge.coef_, ridge.intercept_
 

@@ -3,7 +3,6 @@
 from numbers import Integral, Real
 
 import numpy as np
-import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import (
@@ -12,12 +11,12 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._validation import check_positive_int, reject_sparse
+from ._validation import check_positive_int, is_pandas, reject_sparse
 
 
 def _as_table(X):
     """A pandas Series is a one-column table; everything else is left as is."""
-    if isinstance(X, pd.Series):
+    if is_pandas(X) and X.ndim == 1:
         return X.to_frame()
     return X
 
@@ -213,6 +212,8 @@ def make_supervised(series, horizon=1, exog=None):
            [2., 3.],
            [3., 4.]]))
     """
+    import pandas as pd
+
     horizon = check_positive_int(horizon, "horizon")
     reject_sparse(series, input_name="series")
     as_pandas = isinstance(series, (pd.Series, pd.DataFrame)) or isinstance(

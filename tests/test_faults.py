@@ -177,3 +177,17 @@ def test_predict_on_a_million_windows_runs_in_bounded_chunks(monkeypatch):
     assert sum(sizes) == 1_000_000
     attention = reg.predict_attention(big[:300_000])
     assert attention.shape == (300_000, 4)
+
+
+def test_default_thread_policy_is_one_thread_and_restores_the_caller_setting(data):
+    X, y = data
+    previous = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        reg = AttentionLSTMRegressor(**FAST, callbacks=[("threads", RecordThreads())]).fit(X, y)
+        assert set(reg.history_[:, "torch_threads"]) == {1}
+        assert torch.get_num_threads() == 2
+        two = AttentionLSTMRegressor(**FAST, n_threads=2, callbacks=[("threads", RecordThreads())])
+        assert set(two.fit(X, y).history_[:, "torch_threads"]) == {2}
+    finally:
+        torch.set_num_threads(previous)
