@@ -38,12 +38,12 @@ SEEDS = (0, 1, 2)
 # The documented recommended configuration for forecasting (README, "Forecasting").
 RECOMMENDED = {
     "linear_skip": True,
-    "window_norm": "last",
     "early_stopping": True,
     "validation_fraction": 0.2,
     "n_iter_no_change": 20,
     "max_epochs": 300,
     "batch_size": 32,
+    "lr": 1e-3,
 }
 
 

@@ -389,25 +389,25 @@ class _BaseAttentionRNN(BaseEstimator):
             )
 
     def _initialize_linear_skip(self, X, targets):
-        """Start the linear skip at the least-squares fit, on the training rows only."""
-        n_train = len(X)
-        if self.early_stopping:
-            n_train = len(TailSplit(self.validation_fraction).train_rows(len(X)))
+        """Set the (fixed) linear skip to the closed-form linear fit of all windows.
+
+        It is fitted on every training window, validation tail included: a
+        linear model fitted on fewer rows measurably forecasts worse, and the
+        network, not this part, is what early stopping has to judge.
+        """
         solution = self._linear_solution(
-            np.nan_to_num(X[:n_train]).reshape(n_train, -1).astype(np.float64),
-            targets[:n_train],
+            np.nan_to_num(X).reshape(len(X), -1).astype(np.float64), targets
         )
-        if solution is None:
-            return
-        coef, intercept = solution
         skip = self.net_.module_.skip
         with torch.no_grad():
-            for parameter, value in ((skip.weight, coef), (skip.bias, intercept)):
+            for parameter, value in ((skip.weight, solution[0]), (skip.bias, solution[1])):
                 parameter.copy_(torch.as_tensor(np.reshape(value, tuple(parameter.shape))))
 
     def _linear_solution(self, X_flat, targets):
-        """(coef, intercept) to start the linear skip from, or None for zeros."""
-        return None
+        """(coef, intercept) of the linear skip."""
+        raise ValueError(
+            f"linear_skip=True is for regression; {type(self).__name__} does not support it."
+        )
 
     def _store_attention_summary(self, X):
         """Mean attention over the training windows, as fitted attributes."""
@@ -602,6 +602,15 @@ _PARAMETERS_DOC = """
         Heads of ``attention="multihead"``.
     single_attention_vector : bool, default=False
         With ``attention="per_feature"``, share one temporal vector.
+    window_norm : {"none", "last"}, default="none"
+        "last": the recurrent part sees each window minus its last observed
+        value per feature (shapes, not levels).
+    linear_skip : bool, default=False
+        Regression only. Add a linear map of the whole window to the output,
+        set before training to a RidgeCV fit on the flattened training windows
+        and kept fixed; the attention network then models the residual (the
+        autoregressive component of LSTNet). With it the prediction no longer
+        flows only through the attention, so the weights explain the residual.
     dropout : float, default=0.0
         Dropout between stacked layers and before the output layer.
     n_features : int, default=None

@@ -186,9 +186,10 @@ class AttentionRNN(nn.Module):
         value (per feature), so it models shapes, not levels, and a level
         outside the training range does not push it off its inputs.
     linear_skip : bool, default=False
-        Add a linear map of the whole window to the prediction (the
-        autoregressive component of LSTNet). The network output then models
-        what the linear part misses.
+        Add a fixed linear map of the whole window to the prediction (the
+        autoregressive component of LSTNet). The estimator sets it to a
+        closed-form ridge fit before training and it is not trained; the
+        network output models what the linear part misses.
     """
 
     def __init__(
@@ -246,6 +247,7 @@ class AttentionRNN(nn.Module):
             # start as the linear model alone; the network learns the rest
             nn.init.zeros_(self.skip.weight)
             nn.init.zeros_(self.skip.bias)
+            self.skip.requires_grad_(False)
             nn.init.zeros_(self.head.weight)
             nn.init.zeros_(self.head.bias)
 

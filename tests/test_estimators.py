@@ -151,3 +151,31 @@ def test_warm_start_continues_training(fast):
     with pytest.raises(ValueError, match="warm_start=True continues"):
         reg.fit(X[:, :5], y)
     assert reg.predict(X).shape == (120,)  # a refused warm start leaves the model usable
+
+
+def test_linear_skip_starts_at_ridge_and_stays_fixed():
+    from sklearn.linear_model import RidgeCV
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(150, 6, 2))
+    y = 3 * X[:, -1, 0] - X[:, 2, 1] + 0.1 * rng.normal(size=150) + 100
+    reg = AttentionLSTMRegressor(linear_skip=True, max_epochs=2, random_state=0).fit(X, y)
+    skip = reg.net_.module_.skip
+    assert not skip.weight.requires_grad
+    ridge = RidgeCV(alphas=np.logspace(-4, 3, 15)).fit(
+        X.reshape(150, -1), (y - reg.y_mean_[0]) / reg.y_scale_[0]
+    )
+    np.testing.assert_allclose(skip.weight.detach().numpy().ravel(), ridge.coef_, atol=1e-4)
+    assert reg.score(X, y) > 0.95
+    from skattn import AttentionLSTMClassifier
+
+    with pytest.raises(ValueError, match="linear_skip=True is for regression"):
+        AttentionLSTMClassifier(linear_skip=True, max_epochs=1).fit(X, y > 100)
+
+
+def test_window_norm_last_is_level_invariant_for_the_network():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(80, 5, 1))
+    reg = AttentionLSTMRegressor(window_norm="last", max_epochs=2, random_state=0)
+    reg.fit(X, X[:, 1, 0])
+    np.testing.assert_allclose(reg.predict(X + 50.0), reg.predict(X), rtol=1e-5, atol=1e-5)
