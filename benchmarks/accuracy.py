@@ -162,6 +162,7 @@ MODELS = {
     "ridge": (forecast_ridge, False),
     "skattn_none": (skattn_forecaster(attention="none"), True),
     "skattn_default": (skattn_forecaster(), True),
+    "skattn_states": (skattn_forecaster(attention_values="states"), True),
     "recommended": (skattn_forecaster(**RECOMMENDED), True),
 }
 
@@ -189,6 +190,7 @@ def main():
         small = {
             "skattn_none": {"attention": "none"},
             "skattn_default": {},
+            "skattn_states": {"attention_values": "states"},
             "recommended": dict(RECOMMENDED),
         }
         for name, params in small.items():
