@@ -179,3 +179,16 @@ def test_window_norm_last_is_level_invariant_for_the_network():
     reg = AttentionLSTMRegressor(window_norm="last", max_epochs=2, random_state=0)
     reg.fit(X, X[:, 1, 0])
     np.testing.assert_allclose(reg.predict(X + 50.0), reg.predict(X), rtol=1e-5, atol=1e-5)
+
+
+def test_verbose_prints_an_epoch_table_and_progress_bar_works(fast, capsys):
+    from skorch.callbacks import ProgressBar
+
+    X, y = planted_step(60, 5, 1, step=1, seed=0)
+    AttentionLSTMRegressor(**fast).fit(X, y)
+    assert capsys.readouterr().out == ""  # verbose=0: the library prints nothing
+    AttentionLSTMRegressor(**fast, verbose=1, early_stopping=True).fit(X, y)
+    out = capsys.readouterr().out
+    assert "train_loss" in out and "valid_loss" in out and "dur" in out
+    reg = AttentionLSTMRegressor(**fast, callbacks=[("progress", ProgressBar())]).fit(X, y)
+    assert reg.n_iter_ == fast["max_epochs"]
