@@ -23,14 +23,7 @@ import numpy as np
 from sklearn.metrics import r2_score
 
 from skattn import AttentionLSTMRegressor
-
-
-def planted_step(n_samples, n_timesteps, n_features, step, seed):
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n_samples, n_timesteps, n_features))
-    y = rng.integers(0, 2, size=n_samples).astype(float)
-    X[:, step, :] = y[:, None]
-    return X, y
+from skattn.datasets import make_planted_step
 
 
 def grid(small):
@@ -44,8 +37,8 @@ def grid(small):
 
 
 def run_one(kind, values, n_samples, n_timesteps, n_features, step, seed):
-    X, y = planted_step(n_samples, n_timesteps, n_features, step, seed)
-    X_test, y_test = planted_step(500, n_timesteps, n_features, step, seed + 1000)
+    X, y = make_planted_step(n_samples, n_timesteps, n_features, step, random_state=seed)
+    X_test, y_test = make_planted_step(500, n_timesteps, n_features, step, seed + 1000)
     params = {"random_state": seed, "n_threads": 1}
     if kind is not None:
         params["attention"] = kind

@@ -74,6 +74,7 @@ from torch import nn
 from skattn import AttentionLSTMRegressor, SlidingWindowTransformer
 from skattn._modules import AttentionRNN
 from skattn._validation import validate_windows
+from skattn.datasets import make_planted_step
 
 GB = 1e9
 SUMMARY = []  # (section, label, value) rows for the final table
@@ -110,11 +111,8 @@ def record(section, label, text):
 
 def planted(n, n_timesteps, n_features, seed=0):
     """x ~ N(0, 1), y ~ {0, 1}, x[:, 10, :] = y (float32 windows, float32 y)."""
-    rng = np.random.default_rng(seed)
-    X = rng.standard_normal((n, n_timesteps, n_features), dtype=np.float32)
-    y = rng.integers(0, 2, size=n).astype(np.float32)
-    X[:, min(10, n_timesteps - 1), :] = y[:, None]
-    return X, y
+    X, y = make_planted_step(n, n_timesteps, n_features, min(10, n_timesteps - 1), seed)
+    return X.astype(np.float32), y.astype(np.float32)
 
 
 # -- training contenders ------------------------------------------------------

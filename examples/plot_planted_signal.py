@@ -22,28 +22,10 @@ import tempfile
 from pathlib import Path
 
 import matplotlib.pyplot as plt
-import numpy as np
 
 from skattn import AttentionLSTMClassifier
+from skattn.datasets import make_planted_feature, make_planted_step
 from skattn.display import AttentionDisplay
-
-
-def planted_step(n_samples, n_timesteps, n_features, step, seed):
-    """x ~ N(0, 1) of shape (n, T, F); y ~ {0, 1}; x[:, step, :] = y."""
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n_samples, n_timesteps, n_features))
-    y = rng.integers(0, 2, size=n_samples)
-    X[:, step, :] = y[:, None]
-    return X, y
-
-
-def planted_feature(n_samples, n_timesteps, n_features, feature, seed):
-    """x ~ N(0, 1) of shape (n, T, F); y ~ {0, 1}; x[:, :, feature] = y."""
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n_samples, n_timesteps, n_features))
-    y = rng.integers(0, 2, size=n_samples)
-    X[:, :, feature] = y[:, None]
-    return X, y
 
 
 def fit_and_show(X, y, ax, *, what, planted, **params):
@@ -77,7 +59,7 @@ def main(small=False, output=None):
     }
     fig, axes = plt.subplots(2, 2, figsize=(12, 8), layout="constrained")
 
-    X, y = planted_step(n_samples, n_timesteps=20, n_features=2, step=10, seed=0)
+    X, y = make_planted_step(n_samples, n_timesteps=20, n_features=2, step=10, random_state=0)
     fit_and_show(X, y, axes[0, 0], what="step", planted=10, attention="temporal", **params)
     fit_and_show(
         X,
@@ -90,7 +72,7 @@ def main(small=False, output=None):
         **params,
     )
 
-    X, y = planted_feature(n_samples, n_timesteps=6, n_features=10, feature=5, seed=0)
+    X, y = make_planted_feature(n_samples, n_timesteps=6, n_features=10, feature=5, random_state=0)
     fit_and_show(X, y, axes[1, 0], what="feature", planted=5, attention="feature", **params)
     split = int(0.8 * len(y))
     dual = AttentionLSTMClassifier(attention="dual", **params).fit(X[:split], y[:split])

@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 import torch
 
+from skattn.datasets import make_planted_feature, make_planted_step
+
 # Tests pin torch to one thread: CI machines are small and shared, and the
 # library's own thread policy is exercised by its tests, not inherited here.
 torch.set_num_threads(1)
@@ -16,20 +18,12 @@ torch.set_num_threads(1)
 
 def planted_step(n_samples, n_timesteps, n_features, step, seed):
     """REFERENCE section 1: x ~ N(0, 1); y ~ {0, 1}; x[:, step, :] = y."""
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n_samples, n_timesteps, n_features))
-    y = rng.integers(0, 2, size=n_samples).astype(float)
-    X[:, step, :] = y[:, None]
-    return X, y
+    return make_planted_step(n_samples, n_timesteps, n_features, step, random_state=seed)
 
 
 def planted_feature(n_samples, n_timesteps, n_features, feature, seed):
     """REFERENCE section 1, second variant: x[:, :, feature] = y at every step."""
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n_samples, n_timesteps, n_features))
-    y = rng.integers(0, 2, size=n_samples).astype(float)
-    X[:, :, feature] = y[:, None]
-    return X, y
+    return make_planted_feature(n_samples, n_timesteps, n_features, feature, random_state=seed)
 
 
 def ar_series(n_rows, seed, n_exog=0):
