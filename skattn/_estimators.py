@@ -13,7 +13,7 @@ from sklearn.preprocessing import LabelEncoder
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, check_random_state
+from sklearn.utils.validation import check_random_state
 from skorch.callbacks import EarlyStopping, GradientNormClipping
 
 from ._modules import (
@@ -40,10 +40,10 @@ def _is_routed(name):
 def resolve_n_threads(n_threads):
     """CPU threads torch uses inside fit and predict; None means 1.
 
-    Measured on 2 cores (benchmarks/speed.py, batch 256): 2 threads train at
-    most 1.25x faster than 1 on an idle machine, but 3x to 50x slower when
-    another process keeps one core busy, and a single-window predict then
-    jumps from about 1 ms to hundreds. One thread per fit is also what
+    Measured on 2 cores (benchmarks/speed.py, batch 256): 2 threads train
+    1.2-1.5x faster than 1 on an idle machine, but 3x to 10x slower when
+    another process keeps one core busy, and a single-window predict can
+    jump from about 1 ms to hundreds on a loaded machine. One thread per fit is also what
     GridSearchCV(n_jobs=k) needs to use k cores without oversubscribing, and
     it keeps results identical whatever else the machine is doing. Large
     models on an otherwise idle machine can ask for more.
@@ -433,13 +433,13 @@ class _BaseAttentionRNN(BaseEstimator):
             self.head_weights_ = means["heads"]
 
     def __sklearn_is_fitted__(self):
-        # check_is_fitted's default scans every attribute; this is per predict call
+        # lets sklearn's check_is_fitted skip scanning every attribute
         return hasattr(self, "net_")
 
     @property
     def history_(self):
         """skorch History of the last fit: one row per epoch (losses, duration)."""
-        check_is_fitted(self)
+        self._check_fitted()
         return self.net_.history
 
     # -- inference --------------------------------------------------------
@@ -543,7 +543,7 @@ class _BaseAttentionRNN(BaseEstimator):
             )
         if per_head and as_frame:
             raise ValueError("per_head=True gives a 3-D array; it cannot be a DataFrame.")
-        check_is_fitted(self)
+        self._check_fitted()
         if per_head:
             return self._weights_output(X, "heads", None, as_frame=False)
         if self.attention == "feature":
@@ -564,7 +564,7 @@ class _BaseAttentionRNN(BaseEstimator):
         -------
         weights : ndarray or DataFrame of shape (n_samples, n_features)
         """
-        check_is_fitted(self)
+        self._check_fitted()
         return self._weights_output(X, "feature", self.feature_labels_, as_frame)
 
     def __sklearn_tags__(self):
