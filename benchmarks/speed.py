@@ -138,10 +138,10 @@ class PredictionOnly(nn.Module):
         return self.inner(X)[0]
 
 
-def fit_skattn(X, y, cfg, args, n_threads=None):
+def fit_skattn(X, y, cfg, args, n_threads=None, attention="temporal"):
     device = torch.device(args.device)
     reg = AttentionLSTMRegressor(
-        attention="temporal",
+        attention=attention,
         hidden_size=cfg["hidden"],
         num_layers=cfg["layers"],
         max_epochs=args.epochs,
@@ -215,12 +215,105 @@ def fit_skorch(X, y, cfg, args, valid_split=False):
     return dict(wall=wall, durs=list(net.history[:, "dur"]), n_train=n_train)
 
 
+def fit_keras(X, y, cfg, args):
+    """Keras 3 on the torch backend: LSTM -> additive attention over the states -> Dense.
+
+    The recipes' form of the same network (the attention sums the LSTM states);
+    the same cost per step as skattn's module.
+    """
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    import keras
+
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((cfg["T"], cfg["F"]))
+    states = inputs
+    for _ in range(cfg["layers"]):
+        states = keras.layers.LSTM(cfg["hidden"], return_sequences=True)(states)
+    hidden = keras.layers.Dense(cfg["hidden"], activation="tanh")(states)
+    weights = keras.layers.Softmax(axis=1)(keras.layers.Dense(1, use_bias=False)(hidden))
+    context = keras.ops.sum(weights * states, axis=1)
+    model = keras.Model(inputs, keras.layers.Dense(1)(context))
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse")
+    durs = []
+
+    class EpochDurations(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.start = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            durs.append(time.perf_counter() - self.start)
+
+    start = time.perf_counter()
+    model.fit(X, y, batch_size=cfg["batch"], epochs=args.epochs, shuffle=True, verbose=0,
+              callbacks=[EpochDurations()])
+    return dict(wall=time.perf_counter() - start, durs=durs, n_train=len(X))
+
+
+def fit_darts(X, y, cfg, args):
+    """Darts' BlockRNNModel (LSTM -> linear, no attention) on one short series per window.
+
+    Darts takes TimeSeries, not windows: each window becomes its past covariates
+    and the target its next value. Building them counts in the wall time only.
+    """
+    import warnings
+
+    import pytorch_lightning as pl
+    from darts import TimeSeries
+    from darts.models import BlockRNNModel
+
+    durs = []
+
+    class EpochDurations(pl.Callback):
+        def on_train_epoch_start(self, trainer, module):
+            self.start = time.perf_counter()
+
+        def on_train_epoch_end(self, trainer, module):
+            durs.append(time.perf_counter() - self.start)
+
+    start = time.perf_counter()
+    n_timesteps, n_features = cfg["T"], cfg["F"]
+    padding = np.zeros((1, n_features), np.float32)
+    targets = [
+        TimeSeries.from_values(np.r_[np.zeros(n_timesteps, np.float32), y[i : i + 1]][:, None])
+        for i in range(len(X))
+    ]
+    covariates = [TimeSeries.from_values(np.r_[X[i], padding]) for i in range(len(X))]
+    model = BlockRNNModel(
+        input_chunk_length=n_timesteps, output_chunk_length=1, model="LSTM",
+        hidden_dim=cfg["hidden"], n_rnn_layers=cfg["layers"], batch_size=cfg["batch"],
+        n_epochs=args.epochs, optimizer_kwargs={"lr": 1e-3}, random_state=0,
+        pl_trainer_kwargs={
+            "accelerator": "gpu" if args.device.startswith("cuda") else "cpu",
+            "enable_progress_bar": False, "enable_model_summary": False, "logger": False,
+            "enable_checkpointing": False, "callbacks": [EpochDurations()],
+        },
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(targets, past_covariates=covariates, verbose=False)
+    return dict(wall=time.perf_counter() - start, durs=durs, n_train=len(X))
+
+
+def importable(name):
+    import importlib.util
+
+    return importlib.util.find_spec(name) is not None
+
+
 CONTENDERS = {
     "skattn": fit_skattn,
     "hand": fit_hand,
     "skorch": fit_skorch,
     "skorch_vs5": lambda X, y, cfg, args: fit_skorch(X, y, cfg, args, valid_split=True),
 }
+# The peers run when installed: pip install keras darts pytorch-lightning
+if importable("keras"):
+    CONTENDERS["keras"] = fit_keras
+if importable("darts") and importable("pytorch_lightning"):
+    CONTENDERS["darts"] = fit_darts
+    # Darts' model has no attention: compare it with the same network in skattn too
+    CONTENDERS["skattn_none"] = lambda X, y, cfg, args: fit_skattn(X, y, cfg, args,
+                                                                   attention="none")
 
 
 def train_configs(args):
@@ -281,6 +374,16 @@ def section_train(args):
                 "train",
                 f"{cfg['name']} skattn/{other}: throughput | wall time",
                 f"{fmt(rate_ratio, '.2f')} | {fmt(wall_ratio, '.2f')}",
+            )
+        if "skattn_none" in runs:
+            rate_ratio = [
+                a["rate"] / b["rate"]
+                for a, b in zip(runs["skattn_none"], runs["darts"], strict=True)
+            ]
+            record(
+                "train",
+                f"{cfg['name']} skattn(attention='none')/darts (same network): throughput",
+                fmt(rate_ratio, ".2f"),
             )
         n_batches = -(-cfg["n"] // cfg["batch"])
         if n_batches >= 4:
@@ -380,7 +483,12 @@ def section_predict(args, trained):
 def section_import(args):
     runs = 3 if args.small else 5
     modules = ["torch", "skorch", "skattn"]
-    code = "import time; t = time.perf_counter(); import {}; print(time.perf_counter() - t)"
+    modules += [module for name, module in (("keras", "keras"), ("darts", "darts.models"))
+                if name in CONTENDERS]
+    code = (
+        "import os, time; os.environ.setdefault('KERAS_BACKEND', 'torch'); "
+        "t = time.perf_counter(); import {}; print(time.perf_counter() - t)"
+    )
     times = {name: [] for name in modules}
     for rep in range(runs + 1):  # the first round only warms the file cache
         for name in rotated(modules, rep):
