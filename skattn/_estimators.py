@@ -444,13 +444,14 @@ class _BaseAttentionRNN(BaseEstimator):
 
     # -- inference --------------------------------------------------------
     def _predict_chunk_size(self):
-        state_size = self.hidden_size * (2 if self.bidirectional else 1)
-        widest = max(
-            state_size,
-            self.n_heads * self.n_timesteps_,
-            self.n_features_per_step_ * self.hidden_size,
-        )
-        return max(1, _PREDICT_CHUNK_ELEMENTS // (self.n_timesteps_ * widest))
+        """Windows per predict chunk: the widest activation per time step of
+        this architecture times the chunk stays under _PREDICT_CHUNK_ELEMENTS."""
+        widths = [self.hidden_size * (2 if self.bidirectional else 1)]
+        if self.attention == "multihead":
+            widths.append(self.n_heads * self.n_timesteps_)  # (heads, T, T) scores
+        if self.attention in FEATURE_ATTENTIONS:
+            widths.append(self.n_features_per_step_ * self.hidden_size)  # per-feature embeddings
+        return max(1, _PREDICT_CHUNK_ELEMENTS // (self.n_timesteps_ * max(widths)))
 
     def _infer(self, X, keys, *, reduce="concat"):
         """Run the module over validated windows in chunks.

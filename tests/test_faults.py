@@ -160,7 +160,7 @@ def test_grid_search_on_a_dask_cluster_matches_sequential(data):
 
 def test_predict_on_a_million_windows_runs_in_bounded_chunks(monkeypatch):
     X, y = planted_step(64, 4, 1, step=1, seed=0)
-    reg = AttentionLSTMRegressor(hidden_size=4, max_epochs=1, random_state=0).fit(X, y)
+    reg = AttentionLSTMRegressor(hidden_size=16, max_epochs=1, random_state=0).fit(X, y)
     sizes = []
     forward = type(reg.net_.module_).forward
 
