@@ -77,19 +77,15 @@ class TailSplit:
     def __init__(self, validation_fraction):
         self.validation_fraction = validation_fraction
 
-    def train_rows(self, n_samples):
-        """The range of training rows; the rest, up to ``n_samples``, validate."""
+    def __call__(self, dataset, y=None, **fit_params):
+        n_samples = len(dataset)
         n_valid = max(1, int(math.ceil(self.validation_fraction * n_samples)))
         if n_valid >= n_samples:
             raise ValueError(
                 f"validation_fraction={self.validation_fraction} leaves no training "
                 f"rows out of {n_samples}; lower it or pass more samples."
             )
-        return range(n_samples - n_valid)
-
-    def __call__(self, dataset, y=None, **fit_params):
-        n_samples = len(dataset)
-        n_train = len(self.train_rows(n_samples))
+        n_train = n_samples - n_valid
         return dataset.rows(0, n_train), dataset.rows(n_train, n_samples)
 
 
