@@ -608,10 +608,14 @@ _PARAMETERS_DOC = """
         value per feature (shapes, not levels).
     linear_skip : bool, default=False
         Regression only. Add a linear map of the whole window to the output,
-        set before training to a RidgeCV fit on the flattened training windows
+        set before training to a ridge fit on the flattened training windows
         and kept fixed; the attention network then models the residual (the
-        autoregressive component of LSTNet). With it the prediction no longer
-        flows only through the attention, so the weights explain the residual.
+        autoregressive component of LSTNet). The ridge shrinks towards a
+        linear function of the newest time step (whose coefficients are not
+        penalised), not towards the mean, which forecasts better on real
+        series; the penalty is chosen by leave-one-out (``RidgeCV``). With it
+        the prediction no longer flows only through the attention, so the
+        weights explain the residual.
     dropout : float, default=0.0
         Dropout between stacked layers and before the output layer.
     n_features : int, default=None
@@ -692,6 +696,39 @@ _ATTRIBUTES_DOC = """
 """
 
 
+RIDGE_ALPHAS = np.logspace(-4, 3, 15)
+
+
+def _anchored_ridge(X_flat, targets, n_features, alphas=RIDGE_ALPHAS):
+    """(coef, intercept) of a ridge whose newest-step coefficients are free.
+
+    ``X_flat`` is time major, so its last ``n_features`` columns are the newest
+    step. Those and the intercept are not penalised: the ridge shrinks the
+    older lags towards "the target is a linear function of the latest values"
+    (a persistence-like prior) rather than towards the mean. The free part is
+    projected out (Frisch-Waugh), RidgeCV picks the penalty of the rest by
+    leave-one-out, and the free coefficients are refitted by least squares.
+    With too few windows for free coefficients (fewer than 5 a coefficient),
+    or a single time step, it is a plain RidgeCV.
+    """
+    from sklearn.linear_model import RidgeCV
+
+    n_samples, n_columns = X_flat.shape
+    if n_columns == n_features or n_samples < 5 * (n_features + 1):
+        ridge = RidgeCV(alphas=alphas).fit(X_flat, targets)
+        return ridge.coef_, ridge.intercept_
+    free = np.column_stack([np.ones(n_samples), X_flat[:, -n_features:]])
+    older = X_flat[:, :-n_features]
+
+    def residual(values):
+        return values - free @ np.linalg.lstsq(free, values, rcond=None)[0]
+
+    ridge = RidgeCV(alphas=alphas, fit_intercept=False).fit(residual(older), residual(targets))
+    older_coef = ridge.coef_.reshape(targets.shape[1], -1)
+    free_coef = np.linalg.lstsq(free, targets - older @ older_coef.T, rcond=None)[0]
+    return np.hstack([older_coef, free_coef[1:].T]), free_coef[0]
+
+
 class AttentionLSTMRegressor(RegressorMixin, _BaseAttentionRNN):
     __doc__ = (
         """Attention-RNN regressor for windows of time series.
@@ -750,10 +787,7 @@ class AttentionLSTMRegressor(RegressorMixin, _BaseAttentionRNN):
         return ((y - self.y_mean_) / self.y_scale_).astype(np.float32), y.shape[1]
 
     def _linear_solution(self, X_flat, targets):
-        from sklearn.linear_model import RidgeCV
-
-        ridge = RidgeCV(alphas=np.logspace(-4, 3, 15)).fit(X_flat, targets)
-        return ridge.coef_, ridge.intercept_
+        return _anchored_ridge(X_flat, targets, self.n_features_per_step_)
 
     def predict(self, X):
         """Predict targets for windows ``X``.

@@ -1,5 +1,6 @@
 """Turn a time-ordered table into windows, keeping y aligned."""
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -13,12 +14,74 @@ from sklearn.utils.validation import (
 
 from ._validation import check_positive_int, is_pandas, reject_sparse
 
+SEASON_PREFIX = "season"
+
 
 def _as_table(X):
     """A pandas Series is a one-column table; everything else is left as is."""
     if is_pandas(X) and X.ndim == 1:
         return X.to_frame()
     return X
+
+
+def _period_frequency(index):
+    """The pandas period frequency of a regular DatetimeIndex, or None."""
+    import pandas as pd
+    from pandas.tseries.frequencies import to_offset
+
+    offset = index.freq
+    if offset is None and len(index) >= 3:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # pandas 3 warns about the return type
+            inferred = pd.infer_freq(index)
+        offset = None if inferred is None else to_offset(inferred)
+    if offset is None:
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # e.g. business-day periods
+        try:
+            return pd.DatetimeIndex(index, freq=offset).to_period().freqstr
+        except (TypeError, ValueError):
+            return None
+
+
+def _time_positions(index, frequency):
+    """Integer position in time of each row, from a pandas index."""
+    import pandas as pd
+
+    if isinstance(index, pd.PeriodIndex):
+        return index.asi8
+    if isinstance(index, pd.DatetimeIndex):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            return index.to_period(frequency).asi8
+    return np.asarray(index, dtype=np.int64)
+
+
+def _seasonal_terms(positions, period):
+    """Fourier terms of the phase ``positions % period``: ``period - 1`` columns.
+
+    Harmonics ``k = 1 .. period // 2``, a sine and a cosine each, without the
+    sine of the Nyquist harmonic (identically zero for even periods). Together
+    they span every function of the phase, like ``period`` one-hot columns less
+    the constant.
+    """
+    phase = 2 * np.pi * (np.asarray(positions) % period) / period
+    columns = []
+    for harmonic in range(1, period // 2 + 1):
+        if 2 * harmonic != period:
+            columns.append(np.sin(harmonic * phase))
+        columns.append(np.cos(harmonic * phase))
+    return np.column_stack(columns)
+
+
+def _seasonal_names(period):
+    names = []
+    for harmonic in range(1, period // 2 + 1):
+        if 2 * harmonic != period:
+            names.append(f"{SEASON_PREFIX}_sin{harmonic}")
+        names.append(f"{SEASON_PREFIX}_cos{harmonic}")
+    return names
 
 
 class SlidingWindowTransformer(TransformerMixin, BaseEstimator):
@@ -39,6 +102,18 @@ class SlidingWindowTransformer(TransformerMixin, BaseEstimator):
         rows seen in ``fit``.
     fill_value : float, default=np.nan
         Value written where a window reaches back before the first row.
+    seasonal_period : int, default=None
+        Length of a season in rows (12 for monthly data with a yearly cycle,
+        7 for daily data with a weekly one, 24 for hourly data). When set,
+        every time step also gets ``seasonal_period - 1`` calendar columns,
+        the Fourier terms of its phase in the season (``season_sin1``,
+        ``season_cos1``, ...), so the model knows which part of the season
+        each window ends in; seasonal forecasts improve markedly (see the
+        README's forecasting table). The phase comes from the index of a
+        pandas ``X``: integer positions, a ``PeriodIndex``, or a regular
+        ``DatetimeIndex`` (its frequency is taken from ``fit``). Row subsets
+        keep their phase, so cross-validation folds stay right; numpy input
+        has no positions and is refused.
 
     Attributes
     ----------
@@ -47,6 +122,10 @@ class SlidingWindowTransformer(TransformerMixin, BaseEstimator):
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Column names seen during ``fit``; only for pandas input with string
         column names.
+    index_frequency_ : str or None
+        Period frequency of the ``DatetimeIndex`` seen in ``fit`` (``"M"``
+        for monthly data), used to place rows in the season; None for other
+        indexes or without ``seasonal_period``.
 
     See Also
     --------
@@ -76,11 +155,52 @@ class SlidingWindowTransformer(TransformerMixin, BaseEstimator):
     _parameter_constraints = {
         "window_size": [Interval(Integral, 1, None, closed="left")],
         "fill_value": [Real],
+        "seasonal_period": [Interval(Integral, 2, None, closed="left"), None],
     }
 
-    def __init__(self, window_size=20, fill_value=np.nan):
+    def __init__(self, window_size=20, fill_value=np.nan, seasonal_period=None):
         self.window_size = window_size
         self.fill_value = fill_value
+        self.seasonal_period = seasonal_period
+
+    def _positions(self, X, *, reset):
+        """Each row's position in time, from the pandas index of ``X``."""
+        import pandas as pd
+
+        if not is_pandas(X):
+            raise ValueError(
+                f"seasonal_period={self.seasonal_period} needs each row's position in "
+                f"time, which a {type(X).__name__} does not carry: pass X as a pandas "
+                "DataFrame or Series whose index holds integer positions, periods or "
+                "regular timestamps (for a numpy array, pd.DataFrame(X) numbers the "
+                "rows 0, 1, ...; build it before any split)."
+            )
+        index = X.index
+        if reset:
+            self.index_frequency_ = None
+            if isinstance(index, pd.DatetimeIndex):
+                self.index_frequency_ = _period_frequency(index)
+                if self.index_frequency_ is None:
+                    raise ValueError(
+                        "seasonal_period needs a regular DatetimeIndex; the frequency "
+                        "of X's index could not be inferred. Set it with "
+                        "X.asfreq(...), or pass integer positions or a PeriodIndex."
+                    )
+        if isinstance(index, pd.DatetimeIndex) and self.index_frequency_ is None:
+            raise ValueError(
+                "X has a DatetimeIndex, but the data seen in fit had none; pass the "
+                "same kind of index to fit and transform."
+            )
+        if not (
+            isinstance(index, (pd.PeriodIndex, pd.DatetimeIndex))
+            or pd.api.types.is_integer_dtype(index.dtype)
+        ):
+            raise ValueError(
+                f"seasonal_period needs X's index to give each row's position in time "
+                f"(integers, periods or timestamps); got an index of dtype "
+                f"{index.dtype}."
+            )
+        return _time_positions(index, self.index_frequency_)
 
     def _validate(self, X, *, reset):
         reject_sparse(X)
@@ -108,6 +228,8 @@ class SlidingWindowTransformer(TransformerMixin, BaseEstimator):
         -------
         self : SlidingWindowTransformer
         """
+        if self.seasonal_period is not None:
+            self._positions(_as_table(X), reset=True)
         X = self._validate(X, reset=True)
         if self.window_size > len(X):
             raise ValueError(
@@ -126,11 +248,19 @@ class SlidingWindowTransformer(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        windows : ndarray of shape (n_rows, window_size * n_features_in_)
-            float32 for float32 input, else float64.
+        windows : ndarray of shape (n_rows, window_size * n_features_out)
+            ``n_features_out`` is ``n_features_in_``, plus ``seasonal_period - 1``
+            calendar columns when ``seasonal_period`` is set. float32 for
+            float32 input, else float64.
         """
         check_is_fitted(self)
+        positions = None
+        if self.seasonal_period is not None:
+            positions = self._positions(_as_table(X), reset=False)
         X = self._validate(X, reset=False)
+        if positions is not None:
+            terms = _seasonal_terms(positions, self.seasonal_period).astype(X.dtype)
+            X = np.hstack([X, terms])
         window_size = check_positive_int(self.window_size, "window_size")
         n_rows, n_features = X.shape
         padded = np.full((n_rows + window_size - 1, n_features), self.fill_value, dtype=X.dtype)
@@ -153,10 +283,14 @@ class SlidingWindowTransformer(TransformerMixin, BaseEstimator):
         Returns
         -------
         feature_names_out : ndarray of str
-            ``window_size * n_features_in_`` names; lag 0 is the current row.
+            One name per window column; lag 0 is the current row. The
+            calendar columns of ``seasonal_period`` follow the input features
+            in each time step.
         """
         check_is_fitted(self, "n_features_in_")
-        input_features = _check_feature_names_in(self, input_features)
+        input_features = list(_check_feature_names_in(self, input_features))
+        if self.seasonal_period is not None:
+            input_features += _seasonal_names(self.seasonal_period)
         names = [
             f"{feature}_lag{lag}"
             for lag in range(self.window_size - 1, -1, -1)

@@ -153,24 +153,45 @@ def test_warm_start_continues_training(fast):
     assert reg.predict(X).shape == (120,)  # a refused warm start leaves the model usable
 
 
-def test_linear_skip_starts_at_ridge_and_stays_fixed():
-    from sklearn.linear_model import RidgeCV
-
+def test_linear_skip_is_a_ridge_anchored_on_the_newest_step_and_stays_fixed():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(150, 6, 2))
     y = 3 * X[:, -1, 0] - X[:, 2, 1] + 0.1 * rng.normal(size=150) + 100
     reg = AttentionLSTMRegressor(linear_skip=True, max_epochs=2, random_state=0).fit(X, y)
     skip = reg.net_.module_.skip
     assert not skip.weight.requires_grad
-    ridge = RidgeCV(alphas=np.logspace(-4, 3, 15)).fit(
-        X.reshape(150, -1), (y - reg.y_mean_[0]) / reg.y_scale_[0]
-    )
-    np.testing.assert_allclose(skip.weight.detach().numpy().ravel(), ridge.coef_, atol=1e-4)
+    coef = skip.weight.detach().double().numpy().ravel()
+    intercept = skip.bias.detach().double().numpy()[0]
+    X_flat = X.reshape(150, -1)
+    residual = (y - reg.y_mean_[0]) / reg.y_scale_[0] - X_flat @ coef - intercept
+    # optimality: the newest step's 2 coefficients and the intercept are unpenalised
+    # (the residual is orthogonal to them) ...
+    np.testing.assert_allclose(X_flat[:, -2:].T @ residual, 0, atol=1e-3)
+    assert abs(residual.sum()) < 1e-3
+    # ... the older lags carry one ridge penalty: X_old' r = alpha * w_old, alpha > 0
+    alphas = (X_flat[:, :-2].T @ residual) / coef[:-2]
+    assert np.all(alphas > 0)
+    np.testing.assert_allclose(alphas, np.median(alphas), rtol=0.05)  # float32 weights
+    assert coef[-2] == pytest.approx(3 / reg.y_scale_[0], rel=0.02)  # not shrunk
     assert reg.score(X, y) > 0.95
     from skattn import AttentionLSTMClassifier
 
     with pytest.raises(ValueError, match="linear_skip=True is for regression"):
         AttentionLSTMClassifier(linear_skip=True, max_epochs=1).fit(X, y > 100)
+
+
+def test_linear_skip_falls_back_to_plain_ridge_with_few_windows():
+    from sklearn.linear_model import RidgeCV
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(12, 4, 3))  # 12 windows < 5 per free coefficient (3 + 1)
+    y = X[:, -1, 0] + 0.1 * rng.normal(size=12)
+    reg = AttentionLSTMRegressor(linear_skip=True, max_epochs=1, random_state=0).fit(X, y)
+    ridge = RidgeCV(alphas=np.logspace(-4, 3, 15)).fit(
+        X.reshape(12, -1), (y - reg.y_mean_[0]) / reg.y_scale_[0]
+    )
+    skip = reg.net_.module_.skip.weight.detach().numpy().ravel()
+    np.testing.assert_allclose(skip, ridge.coef_, atol=1e-4)
 
 
 def test_window_norm_last_is_level_invariant_for_the_network():

@@ -52,8 +52,12 @@ def test_transform_of_a_short_segment_is_padded():
 
 
 def test_clone_keeps_params():
-    transformer = SlidingWindowTransformer(window_size=7, fill_value=0.0)
-    assert clone(transformer).get_params() == {"window_size": 7, "fill_value": 0.0}
+    transformer = SlidingWindowTransformer(window_size=7, fill_value=0.0, seasonal_period=4)
+    assert clone(transformer).get_params() == {
+        "window_size": 7,
+        "fill_value": 0.0,
+        "seasonal_period": 4,
+    }
 
 
 def test_make_supervised_numpy_horizon_one():
@@ -98,3 +102,103 @@ def test_make_supervised_rejects_short_or_misaligned_input():
         make_supervised(np.arange(5.0), exog=np.zeros((4, 1)))
     with pytest.raises(ValueError, match="series must be 1-D"):
         make_supervised(np.zeros((5, 2)))
+
+
+# -- seasonal_period: calendar columns ---------------------------------------
+@pytest.mark.parametrize("period", [2, 4, 7, 12])
+def test_seasonal_columns_values_names_and_padding(period):
+    series = pd.Series(np.arange(30.0), index=pd.RangeIndex(5, 35), name="v")
+    window = SlidingWindowTransformer(window_size=3, seasonal_period=period).fit(series)
+    out = window.transform(series)
+    n_per_step = 1 + period - 1
+    assert out.shape == (30, 3 * n_per_step)
+    names = window.get_feature_names_out()
+    assert len(names) == out.shape[1]
+    assert names[0] == "v_lag2" and names[n_per_step] == "v_lag1"
+    assert sum(name.endswith("_lag0") for name in names) == n_per_step
+    steps = out.reshape(30, 3, n_per_step)
+    calendar = steps[:, -1, 1:]
+    positions = np.arange(5, 35)
+    cos1 = list(names).index("season_cos1_lag0") - 2 * n_per_step - 1
+    np.testing.assert_allclose(
+        calendar[:, cos1], np.cos(2 * np.pi * positions / period), atol=1e-12
+    )
+    # with a constant they span every function of the phase: one-hot phases exactly
+    basis = np.column_stack([np.ones(30), calendar])
+    one_hot = np.eye(period)[positions % period]
+    fitted = basis @ np.linalg.lstsq(basis, one_hot, rcond=None)[0]
+    np.testing.assert_allclose(fitted, one_hot, atol=1e-9)
+    np.testing.assert_allclose(steps[:, -1, 0], series.to_numpy())
+    assert np.isnan(steps[0, :2]).all()  # padded steps: the calendar columns too
+    # distinct phases give distinct calendar rows; equal phases equal rows
+    rounded = np.round(calendar, 9)
+    assert len({tuple(row) for row in rounded}) == period
+    np.testing.assert_allclose(calendar[0], calendar[period])
+
+
+def test_seasonal_columns_follow_the_index_through_row_subsets():
+    series = pd.Series(np.arange(40.0))
+    window = SlidingWindowTransformer(window_size=2, seasonal_period=12).fit(series)
+    full = window.transform(series)
+    rows = [13, 14, 15, 30]
+    subset = window.transform(series.iloc[rows])  # e.g. a cross-validation fold
+    # calendar columns of the newest step match the full transform's rows
+    np.testing.assert_allclose(subset[:, -11:], full[rows, -11:])
+
+
+def test_seasonal_columns_from_a_datetime_or_period_index():
+    months = pd.date_range("2001-01-01", periods=36, freq="MS")
+    frame = pd.DataFrame({"a": np.arange(36.0), "b": 1.0}, index=months)
+    window = SlidingWindowTransformer(window_size=2, seasonal_period=12).fit(frame)
+    assert window.index_frequency_ == "M"
+    out = window.transform(frame)[:, -11:]
+    january = months.month == 1
+    np.testing.assert_allclose(out[january], np.tile(out[0], (january.sum(), 1)))
+    assert not np.allclose(out[1], out[0])
+    # a subset loses the index's freq; the frequency seen in fit still places it
+    picked = window.transform(frame.iloc[[0, 5, 24]])[:, -11:]
+    np.testing.assert_allclose(picked, out[[0, 5, 24]])
+    by_period = SlidingWindowTransformer(window_size=2, seasonal_period=12)
+    np.testing.assert_allclose(
+        by_period.fit_transform(frame.to_period("M"))[:, -11:], out, atol=1e-12
+    )
+
+
+def test_seasonal_columns_reach_the_estimator_as_features_per_step():
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from skattn import AttentionLSTMRegressor
+
+    rng = np.random.default_rng(0)
+    n = 120
+    phase_effect = np.tile([0.0, 2.0, -1.0, 0.5], n // 4)
+    series = pd.Series(phase_effect + 0.1 * rng.normal(size=n))
+    pipe = make_pipeline(
+        SlidingWindowTransformer(window_size=5, seasonal_period=4),
+        StandardScaler(),
+        AttentionLSTMRegressor(max_epochs=2, random_state=0),
+    ).set_output(transform="pandas")
+    pipe.fit(series, series)
+    model = pipe[-1]
+    assert (model.n_timesteps_, model.n_features_per_step_) == (5, 4)
+    assert list(model.feature_labels_) == ["x0", "season_sin1", "season_cos1", "season_cos2"]
+
+
+def test_seasonal_period_refuses_what_has_no_positions():
+    with pytest.raises(ValueError, match="needs each row's position in time"):
+        SlidingWindowTransformer(window_size=2, seasonal_period=12).fit(np.ones((5, 1)))
+    with pytest.raises(ValueError, match="index of dtype"):
+        SlidingWindowTransformer(window_size=2, seasonal_period=12).fit(
+            pd.Series(np.ones(5), index=list("abcde"))
+        )
+    irregular = pd.DatetimeIndex(["2001-01-01", "2001-01-02", "2001-01-05", "2001-02-01"])
+    with pytest.raises(ValueError, match="could not be inferred"):
+        SlidingWindowTransformer(window_size=2, seasonal_period=7).fit(
+            pd.Series(np.ones(4), index=irregular)
+        )
+    window = SlidingWindowTransformer(window_size=2, seasonal_period=4).fit(pd.Series(np.ones(8)))
+    with pytest.raises(ValueError, match="same kind of index"):
+        window.transform(pd.Series(np.ones(8), index=pd.date_range("2001", periods=8, freq="D")))
+    with pytest.raises(ValueError, match="seasonal_period"):
+        SlidingWindowTransformer(seasonal_period=1).fit(pd.Series(np.ones(30)))
