@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning, DataConversionWarning, NotFittedError
+from sklearn.linear_model import RidgeCV
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
@@ -342,6 +343,7 @@ class _BaseAttentionRNN(BaseEstimator):
                 f"features; X has {self.n_timesteps_} x {self.n_features_per_step_}. "
                 "Set warm_start=False to train a new network."
             )
+        self._set_labels()
         targets, n_outputs = self._encode_target(y, refit=not warm)
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         X_tensor = as_tensor(X, device)
@@ -351,9 +353,17 @@ class _BaseAttentionRNN(BaseEstimator):
                 self.net_.partial_fit(X_tensor, y_tensor)
             else:
                 self.net_ = self._build_net(n_outputs, seed).initialize()
+                for name in ("network_dropped_", "skip_anchor_"):
+                    vars(self).pop(name, None)
+                linear_state = None
                 if self.linear_skip:
+                    self._set_input_scaling(X)
                     self._initialize_linear_skip(X, targets)
+                    # the network's output starts at zero: this is the linear part alone
+                    linear_state = self.net_._module_state() if self.early_stopping else None
                 self.net_.partial_fit(X_tensor, y_tensor)
+                if linear_state is not None:
+                    self._keep_network_if_it_helps(X_tensor, y_tensor, linear_state)
         self._check_training_faults()
         self._store_attention_summary(X)
         return self
@@ -388,6 +398,25 @@ class _BaseAttentionRNN(BaseEstimator):
                 stacklevel=3,
             )
 
+    def _set_input_scaling(self, X):
+        """Standardise the network's inputs per feature, from the training windows.
+
+        Only with ``linear_skip``, whose linear part wants the windows in the
+        units of the target (no scaler before the model): the network still
+        sees standardised inputs. Without it the inputs pass unchanged, as the
+        user scaled them.
+        """
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a feature never observed
+            center = np.nanmean(X, axis=(0, 1))
+            scale = np.nanstd(X, axis=(0, 1))
+        center = np.where(np.isfinite(center), center, 0.0)
+        scale = np.where(np.isfinite(scale) & (scale > 0), scale, 1.0)
+        module = self.net_.module_
+        with torch.no_grad():
+            module.input_center.copy_(torch.as_tensor(center))
+            module.input_scale.copy_(torch.as_tensor(scale))
+
     def _initialize_linear_skip(self, X, targets):
         """Set the (fixed) linear skip to the closed-form linear fit of all windows.
 
@@ -395,25 +424,49 @@ class _BaseAttentionRNN(BaseEstimator):
         linear model fitted on fewer rows measurably forecasts worse, and the
         network, not this part, is what early stopping has to judge.
         """
-        solution = self._linear_solution(
-            np.nan_to_num(X).reshape(len(X), -1).astype(np.float64), targets
-        )
+        coef, intercept = self._linear_solution(_fill_from_latest(X.astype(np.float64)), targets)
         skip = self.net_.module_.skip
         with torch.no_grad():
-            for parameter, value in ((skip.weight, solution[0]), (skip.bias, solution[1])):
+            for parameter, value in ((skip.weight, coef), (skip.bias, intercept)):
                 parameter.copy_(torch.as_tensor(np.reshape(value, tuple(parameter.shape))))
 
-    def _linear_solution(self, X_flat, targets):
-        """(coef, intercept) of the linear skip."""
+    def _keep_network_if_it_helps(self, X, y, linear_state):
+        """Drop the network's correction unless it lowers the validation loss.
+
+        With ``linear_skip`` and early stopping, the state before training
+        (the linear part alone) is one more candidate for the best epoch:
+        if no epoch beat it on the validation rows, it is restored, so that a
+        network that only fits noise cannot make the forecast worse.
+        """
+        net = self.net_
+        _, valid = net.train_split(net.get_dataset(X, y))
+        X_valid, y_valid = valid.X, valid.y
+
+        def valid_loss(chunk=4096):
+            net.module_.eval()
+            total = 0.0
+            with torch.no_grad():
+                for start in range(0, len(X_valid), chunk):
+                    prediction = net.module_(X_valid[start : start + chunk])[0]
+                    loss = net.get_loss(prediction, y_valid[start : start + chunk])
+                    total += float(loss) * len(prediction)
+            return total / len(X_valid)
+
+        trained_state = net._module_state()
+        trained_loss = valid_loss()
+        net.module_.load_state_dict(linear_state)
+        self.network_dropped_ = valid_loss() <= trained_loss
+        if not self.network_dropped_:
+            net.module_.load_state_dict(trained_state)
+
+    def _linear_solution(self, X, targets):
+        """(coef, intercept) of the linear skip on the flattened windows ``X``."""
         raise ValueError(
             f"linear_skip=True is for regression; {type(self).__name__} does not support it."
         )
 
-    def _store_attention_summary(self, X):
-        """Mean attention over the training windows, as fitted attributes."""
-        for name in ("attention_weights_", "feature_weights_", "head_weights_"):
-            if hasattr(self, name):
-                delattr(self, name)
+    def _set_labels(self):
+        """Names of the time steps and of the features per step."""
         n_timesteps, n_features = self.n_timesteps_, self.n_features_per_step_
         self.time_labels_ = np.asarray(
             [f"lag{lag}" for lag in range(n_timesteps - 1, -1, -1)], dtype=object
@@ -422,6 +475,12 @@ class _BaseAttentionRNN(BaseEstimator):
         if bases is None or len(bases) != n_features:
             bases = [f"x{index}" for index in range(n_features)]
         self.feature_labels_ = np.asarray(bases, dtype=object)
+
+    def _store_attention_summary(self, X):
+        """Mean attention over the training windows, as fitted attributes."""
+        for name in ("attention_weights_", "feature_weights_", "head_weights_"):
+            if hasattr(self, name):
+                delattr(self, name)
         if self.attention == "none":
             return
         means = self._infer(X, ("temporal", "feature", "heads"), reduce="mean")
@@ -672,6 +731,12 @@ _ATTRIBUTES_DOC = """
         Per-epoch losses and durations of the last fit.
     n_iter_ : int
         Epochs trained to the end.
+    network_dropped_ : bool
+        Only with ``linear_skip=True`` and ``early_stopping=True``: True when
+        no epoch lowered the validation loss below that of the linear part
+        alone, so the network's correction was set back to zero and the model
+        predicts with the linear part only (the attention weights then explain
+        nothing of the forecast).
     n_features_in_ : int
         Columns of the 2-D form of X (n_timesteps * n_features).
     feature_names_in_ : ndarray of str
@@ -699,7 +764,73 @@ _ATTRIBUTES_DOC = """
 RIDGE_ALPHAS = np.logspace(-4, 3, 15)
 
 
-def _anchored_ridge(X_flat, targets, n_features, alphas=RIDGE_ALPHAS):
+def _fill_from_latest(X):
+    """Windows (n, T, F) with each missing value set to its feature's last observed one.
+
+    A feature never observed in a window is 0 there, as the module does.
+    """
+    observed = ~np.isnan(X)
+    steps = np.arange(1, X.shape[1] + 1)[None, :, None]
+    last_step = (observed * steps).argmax(axis=1)  # (n, F)
+    latest = np.take_along_axis(np.nan_to_num(X), last_step[:, None, :], axis=1)
+    return np.where(observed, X, latest)
+
+
+def _ridge_cv(columns, targets):
+    """(coef, intercept) of RidgeCV, the penalty chosen by leave-one-out."""
+    ridge = RidgeCV(alphas=RIDGE_ALPHAS).fit(columns, targets)
+    return ridge.coef_, ridge.intercept_
+
+
+def _standardized_ridge(columns, targets, fit):
+    """Run ``fit`` on standardised columns; return (coef, intercept) for the raw ones."""
+    center = columns.mean(axis=0)
+    scale = columns.std(axis=0)
+    scale = np.where(scale > 0, scale, 1.0)
+    coef, intercept = fit((columns - center) / scale, targets)
+    coef = np.reshape(coef, (targets.shape[1], -1)) / scale
+    return coef, np.reshape(intercept, -1) - coef @ center
+
+
+def _skip_ridge(X, targets, y_mean, y_scale):
+    """(coef, intercept, anchor) of the linear skip, for filled windows ``X`` (n, T, F).
+
+    ``targets`` are the standardised targets ``(y - y_mean) / y_scale``. If
+    the newest value of some feature forecasts ``y`` (in its own units) better
+    than the mean of ``y`` does, the feature closest to ``y`` is taken for the
+    target's own history (the anchor) and the skip forecasts the *change*
+    from its newest value: a ridge on the window relative to that value, in
+    the raw units, so it shrinks towards "the next value is the last one"
+    and keeps working when the level leaves the training range. Otherwise
+    (no such feature, e.g. X was scaled before the model) it is a ridge whose
+    newest-step coefficients are not penalised (:func:`_anchored_ridge`).
+    Columns are standardised inside the fits, so the penalty treats features
+    alike whatever their units.
+    """
+    n_samples, n_timesteps, n_features = X.shape
+    y = targets * y_scale + y_mean
+    newest = X[:, -1, :]
+    persistence_error = ((y[:, :, None] - newest[:, None, :]) ** 2).mean(axis=(0, 1))
+    anchor = int(np.argmin(persistence_error))
+    if persistence_error[anchor] >= y.var(axis=0).mean() or n_timesteps == 1:
+        coef, intercept = _standardized_ridge(
+            X.reshape(n_samples, -1),
+            targets,
+            lambda columns, t: _anchored_ridge(columns, t, n_features),
+        )
+        return coef, intercept, None
+    relative = X.copy()
+    relative[:, :, anchor] -= newest[:, anchor, None]
+    change = targets - (newest[:, anchor, None] - y_mean) / y_scale
+    coef, intercept = _standardized_ridge(relative.reshape(n_samples, -1), change, _ridge_cv)
+    # back to a map of the raw window: relative = X - newest on the anchor's columns
+    coef = coef.reshape(len(coef), n_timesteps, n_features)
+    newest_coef = 1 / y_scale - coef[:, :, anchor].sum(axis=1)
+    coef[:, -1, anchor] += newest_coef
+    return coef.reshape(len(coef), -1), intercept - y_mean / y_scale, anchor
+
+
+def _anchored_ridge(X_flat, targets, n_features):
     """(coef, intercept) of a ridge whose newest-step coefficients are free.
 
     ``X_flat`` is time major, so its last ``n_features`` columns are the newest
@@ -711,19 +842,17 @@ def _anchored_ridge(X_flat, targets, n_features, alphas=RIDGE_ALPHAS):
     With too few windows for free coefficients (fewer than 5 a coefficient),
     or a single time step, it is a plain RidgeCV.
     """
-    from sklearn.linear_model import RidgeCV
-
     n_samples, n_columns = X_flat.shape
     if n_columns == n_features or n_samples < 5 * (n_features + 1):
-        ridge = RidgeCV(alphas=alphas).fit(X_flat, targets)
-        return ridge.coef_, ridge.intercept_
+        return _ridge_cv(X_flat, targets)
     free = np.column_stack([np.ones(n_samples), X_flat[:, -n_features:]])
     older = X_flat[:, :-n_features]
 
     def residual(values):
         return values - free @ np.linalg.lstsq(free, values, rcond=None)[0]
 
-    ridge = RidgeCV(alphas=alphas, fit_intercept=False).fit(residual(older), residual(targets))
+    ridge = RidgeCV(alphas=RIDGE_ALPHAS, fit_intercept=False)
+    ridge.fit(residual(older), residual(targets))
     older_coef = ridge.coef_.reshape(targets.shape[1], -1)
     free_coef = np.linalg.lstsq(free, targets - older @ older_coef.T, rcond=None)[0]
     return np.hstack([older_coef, free_coef[1:].T]), free_coef[0]
@@ -786,8 +915,10 @@ class AttentionLSTMRegressor(RegressorMixin, _BaseAttentionRNN):
             )
         return ((y - self.y_mean_) / self.y_scale_).astype(np.float32), y.shape[1]
 
-    def _linear_solution(self, X_flat, targets):
-        return _anchored_ridge(X_flat, targets, self.n_features_per_step_)
+    def _linear_solution(self, X, targets):
+        coef, intercept, anchor = _skip_ridge(X, targets, self.y_mean_, self.y_scale_)
+        self.skip_anchor_ = None if anchor is None else str(self.feature_labels_[anchor])
+        return coef, intercept
 
     def predict(self, X):
         """Predict targets for windows ``X``.

@@ -189,7 +189,15 @@ class AttentionRNN(nn.Module):
         Add a fixed linear map of the whole window to the prediction (the
         autoregressive component of LSTNet). The estimator sets it to a
         closed-form ridge fit before training and it is not trained; the
-        network output models what the linear part misses.
+        network output models what the linear part misses. It reads the raw
+        window, each missing value replaced by its feature's last observed
+        value.
+
+    The buffers ``input_center`` and ``input_scale`` (per feature; 0 and 1,
+    the identity, unless the estimator sets them from the training windows,
+    which it does with ``linear_skip``) standardise what the recurrent part
+    and the attention see, so raw, unscaled windows train as well as scaled
+    ones.
     """
 
     def __init__(
@@ -212,6 +220,8 @@ class AttentionRNN(nn.Module):
     ):
         super().__init__()
         self.window_norm = window_norm
+        self.register_buffer("input_center", torch.zeros(n_features))
+        self.register_buffer("input_scale", torch.ones(n_features))
         input_size = n_features
         self.feature_attention = None
         if attention in FEATURE_ATTENTIONS:
@@ -256,9 +266,10 @@ class AttentionRNN(nn.Module):
         observed_steps = observed_values.any(dim=-1)
         zero = torch.zeros((), dtype=windows.dtype, device=windows.device)
         raw_inputs = torch.where(observed_values, windows, zero)
-        inputs = raw_inputs
+        standardized = (windows - self.input_center) / self.input_scale
+        inputs = torch.where(observed_values, standardized, zero)
         if self.window_norm == "last":
-            shifted = raw_inputs - last_observed(raw_inputs, observed_values)
+            shifted = inputs - last_observed(inputs, observed_values)
             inputs = torch.where(observed_values, shifted, zero)
         weights = {}
         if self.feature_attention is not None:
@@ -273,5 +284,7 @@ class AttentionRNN(nn.Module):
             weights.update(temporal_weights)
         prediction = self.head(self.dropout(summary))
         if self.skip is not None:
-            prediction = prediction + self.skip(raw_inputs.flatten(start_dim=1))
+            latest = last_observed(raw_inputs, observed_values)
+            filled = torch.where(observed_values, raw_inputs, latest)
+            prediction = prediction + self.skip(filled.flatten(start_dim=1))
         return prediction, weights

@@ -153,23 +153,58 @@ def test_warm_start_continues_training(fast):
     assert reg.predict(X).shape == (120,)  # a refused warm start leaves the model usable
 
 
-def test_linear_skip_is_a_ridge_anchored_on_the_newest_step_and_stays_fixed():
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(150, 6, 2))
-    y = 3 * X[:, -1, 0] - X[:, 2, 1] + 0.1 * rng.normal(size=150) + 100
-    reg = AttentionLSTMRegressor(linear_skip=True, max_epochs=2, random_state=0).fit(X, y)
+def _random_walk_windows(n_samples, n_timesteps, seed, level=1000.0):
+    rng = np.random.default_rng(seed)
+    series = level + np.cumsum(rng.normal(size=n_samples + n_timesteps))
+    windows = np.lib.stride_tricks.sliding_window_view(series[:-1], n_timesteps)
+    return windows[:n_samples, :, None], series[n_timesteps : n_timesteps + n_samples]
+
+
+def test_linear_skip_forecasts_the_change_from_the_target_history():
+    from sklearn.linear_model import RidgeCV
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = _random_walk_windows(300, 8, seed=0)
+    reg = AttentionLSTMRegressor(
+        linear_skip=True, window_norm="last", max_epochs=2, random_state=0
+    ).fit(X, y)
+    assert reg.skip_anchor_ == "x0"
     skip = reg.net_.module_.skip
     assert not skip.weight.requires_grad
     coef = skip.weight.detach().double().numpy().ravel()
     intercept = skip.bias.detach().double().numpy()[0]
+    skip_forecast = (X[:, :, 0] @ coef + intercept) * reg.y_scale_[0] + reg.y_mean_[0]
+    # independent reference: a ridge on the window relative to its newest value
+    relative = X[:, :, 0] - X[:, -1:, 0]
+    scaler = StandardScaler().fit(relative[:, :-1])
+    ridge = RidgeCV(alphas=np.logspace(-4, 3, 15)).fit(
+        scaler.transform(relative[:, :-1]), y - X[:, -1, 0]
+    )
+    expected = X[:, -1, 0] + ridge.predict(scaler.transform(relative[:, :-1]))
+    np.testing.assert_allclose(skip_forecast, expected, atol=1e-3 * y.std())
+    # a level far outside the training range moves the whole forecast with it
+    shifted = reg.predict(X + 5000.0)
+    np.testing.assert_allclose(shifted, reg.predict(X) + 5000.0, atol=0.05)
+
+
+def test_linear_skip_without_a_target_history_is_a_ridge_free_on_the_newest_step():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(150, 6, 2))
+    y = 3 * X[:, -1, 0] - X[:, 2, 1] + 0.1 * rng.normal(size=150) + 100
+    reg = AttentionLSTMRegressor(linear_skip=True, max_epochs=2, random_state=0).fit(X, y)
+    assert reg.skip_anchor_ is None  # no feature is on the scale of y
+    coef = reg.net_.module_.skip.weight.detach().double().numpy().ravel()
+    intercept = reg.net_.module_.skip.bias.detach().double().numpy()[0]
     X_flat = X.reshape(150, -1)
     residual = (y - reg.y_mean_[0]) / reg.y_scale_[0] - X_flat @ coef - intercept
     # optimality: the newest step's 2 coefficients and the intercept are unpenalised
     # (the residual is orthogonal to them) ...
     np.testing.assert_allclose(X_flat[:, -2:].T @ residual, 0, atol=1e-3)
     assert abs(residual.sum()) < 1e-3
-    # ... the older lags carry one ridge penalty: X_old' r = alpha * w_old, alpha > 0
-    alphas = (X_flat[:, :-2].T @ residual) / coef[:-2]
+    # ... the older lags carry one ridge penalty on standardised columns:
+    # X_old' r = alpha * w_old * std^2 with one alpha > 0
+    std = X_flat[:, :-2].std(axis=0)
+    alphas = (X_flat[:, :-2].T @ residual) / (coef[:-2] * std**2)
     assert np.all(alphas > 0)
     np.testing.assert_allclose(alphas, np.median(alphas), rtol=0.05)  # float32 weights
     assert coef[-2] == pytest.approx(3 / reg.y_scale_[0], rel=0.02)  # not shrunk
@@ -182,16 +217,45 @@ def test_linear_skip_is_a_ridge_anchored_on_the_newest_step_and_stays_fixed():
 
 def test_linear_skip_falls_back_to_plain_ridge_with_few_windows():
     from sklearn.linear_model import RidgeCV
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
 
     rng = np.random.default_rng(1)
     X = rng.normal(size=(12, 4, 3))  # 12 windows < 5 per free coefficient (3 + 1)
-    y = X[:, -1, 0] + 0.1 * rng.normal(size=12)
+    y = 5 + 2 * X[:, -1, 0] + 0.1 * rng.normal(size=12)
     reg = AttentionLSTMRegressor(linear_skip=True, max_epochs=1, random_state=0).fit(X, y)
-    ridge = RidgeCV(alphas=np.logspace(-4, 3, 15)).fit(
-        X.reshape(12, -1), (y - reg.y_mean_[0]) / reg.y_scale_[0]
-    )
-    skip = reg.net_.module_.skip.weight.detach().numpy().ravel()
-    np.testing.assert_allclose(skip, ridge.coef_, atol=1e-4)
+    assert reg.skip_anchor_ is None
+    module = reg.net_.module_
+    skip = module.skip.weight.detach().double().numpy().ravel()
+    bias = module.skip.bias.detach().double().numpy()[0]
+    ridge = make_pipeline(StandardScaler(), RidgeCV(alphas=np.logspace(-4, 3, 15)))
+    ridge.fit(X.reshape(12, -1), y)
+    skip_forecast = (X.reshape(12, -1) @ skip + bias) * reg.y_scale_[0] + reg.y_mean_[0]
+    np.testing.assert_allclose(skip_forecast, ridge.predict(X.reshape(12, -1)), atol=1e-3)
+
+
+def test_network_is_kept_only_if_it_beats_the_linear_part_on_validation():
+    import torch
+
+    X, y = _random_walk_windows(200, 6, seed=3, level=50.0)
+    for seed in range(3):
+        reg = AttentionLSTMRegressor(
+            linear_skip=True, early_stopping=True, max_epochs=15, random_state=seed
+        ).fit(X, y)
+        module = reg.net_.module_
+        windows = torch.as_tensor(np.array(X), dtype=torch.float32)
+        with torch.no_grad():
+            full = module(windows)[0][:, 0].numpy()
+            linear = module.skip(windows.flatten(1))[:, 0].numpy()
+        targets = (y - reg.y_mean_[0]) / reg.y_scale_[0]
+        valid = slice(180, 200)  # validation_fraction=0.1: the newest 20 windows
+        full_loss = np.mean((full[valid] - targets[valid]) ** 2)
+        linear_loss = np.mean((linear[valid] - targets[valid]) ** 2)
+        if reg.network_dropped_:
+            np.testing.assert_allclose(full, linear, atol=1e-6)
+        else:
+            assert full_loss < linear_loss
+    assert not hasattr(AttentionLSTMRegressor(max_epochs=1).fit(X, y), "network_dropped_")
 
 
 def test_window_norm_last_is_level_invariant_for_the_network():
