@@ -9,8 +9,10 @@ median of 3 seeds (min-max in brackets).
 Series: sunspots (yearly, 309), co2 (weekly -> monthly means, missing months
 interpolated, 526), elnino (12 monthly columns flattened row by row, 732);
 and, not used to choose any setting, nile (yearly volume around 1000, 100) and
-six quarterly US macro series of 203 values (unemployment, inflation, real
-GDP, CPI, the 3-month T-bill rate, the real interest rate).
+ten quarterly US macro series of 203 values from statsmodels' macrodata
+(unemployment, inflation, real GDP, CPI, the 3-month T-bill rate, the real
+interest rate, real consumption, real investment, real government spending,
+M1), most of them trending out of their training range.
 
 The seasonal period (12 for co2 and elnino, none for the others) is given to
 ARIMA, ETS and skattn's recommended configuration, whose windows then carry
@@ -43,6 +45,7 @@ N_LAGS = 24
 SERIES = [
     "sunspots", "co2", "elnino", "nile", "macro_unemp", "macro_infl",
     "macro_realgdp", "macro_cpi", "macro_tbilrate", "macro_realint",
+    "macro_realcons", "macro_realinv", "macro_realgovt", "macro_m1",
 ]
 TEST_FRACTION = 0.2
 SEEDS = (0, 1, 2)

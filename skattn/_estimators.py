@@ -667,14 +667,20 @@ _PARAMETERS_DOC = """
         value per feature (shapes, not levels).
     linear_skip : bool, default=False
         Regression only. Add a linear map of the whole window to the output,
-        set before training to a ridge fit on the flattened training windows
+        set before training to a closed-form ridge fit on the training windows
         and kept fixed; the attention network then models the residual (the
-        autoregressive component of LSTNet). The ridge shrinks towards a
-        linear function of the newest time step (whose coefficients are not
-        penalised), not towards the mean, which forecasts better on real
-        series; the penalty is chosen by leave-one-out (``RidgeCV``). With it
-        the prediction no longer flows only through the attention, so the
-        weights explain the residual.
+        autoregressive component of LSTNet). If the newest value of one
+        feature forecasts ``y`` better than the mean of ``y`` (that feature is
+        the target's own history, in its units), the ridge forecasts the
+        change from that value (``skip_anchor_`` names the feature), so it
+        shrinks towards "the next value is the last one" and follows a level
+        that leaves the training range; otherwise it is a ridge whose
+        newest-step coefficients are not penalised. Pass the windows
+        unscaled: the network standardises its own inputs, and a scaler
+        before the model hides the target's units from the skip. With early
+        stopping, the network's correction is kept only if it lowers the
+        validation loss (``network_dropped_``). The prediction no longer flows
+        only through the attention, so the weights explain the residual.
     dropout : float, default=0.0
         Dropout between stacked layers and before the output layer.
     n_features : int, default=None
@@ -731,6 +737,10 @@ _ATTRIBUTES_DOC = """
         Per-epoch losses and durations of the last fit.
     n_iter_ : int
         Epochs trained to the end.
+    skip_anchor_ : str or None
+        Only with ``linear_skip=True``: the feature taken for the target's own
+        history (the linear skip forecasts the change from its newest value),
+        or None.
     network_dropped_ : bool
         Only with ``linear_skip=True`` and ``early_stopping=True``: True when
         no epoch lowered the validation loss below that of the linear part

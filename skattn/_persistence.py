@@ -40,6 +40,7 @@ _ARRAY_ATTRIBUTES = (
     "feature_labels_",
 )
 _SCALAR_ATTRIBUTES = ("n_features_in_", "n_timesteps_", "n_features_per_step_", "n_iter_")
+_OPTIONAL_SCALAR_ATTRIBUTES = ("skip_anchor_", "network_dropped_")  # with linear_skip
 
 
 def _estimator_classes():
@@ -97,6 +98,11 @@ def save(estimator, path):
     if type(estimator).__name__ not in _estimator_classes():
         raise TypeError(f"save() takes a skattn estimator, got {type(estimator).__name__}.")
     fitted = {name: getattr(estimator, name) for name in _SCALAR_ATTRIBUTES}
+    fitted.update(
+        (name, getattr(estimator, name))
+        for name in _OPTIONAL_SCALAR_ATTRIBUTES
+        if hasattr(estimator, name)
+    )
     arrays = {}
     for name in _ARRAY_ATTRIBUTES:
         if hasattr(estimator, name):
@@ -190,6 +196,8 @@ def load(path, *, device="cpu"):
     estimator = classes[document["class"]](**params)
     estimator._check_device()
     for name, value in document["fitted"].items():
+        if name not in _SCALAR_ATTRIBUTES + _OPTIONAL_SCALAR_ATTRIBUTES:
+            raise ValueError(f"{path} holds an unknown fitted attribute {name!r}.")
         setattr(estimator, name, value)
     for name, spec in document["arrays"].items():
         dtype = object if spec["dtype"] == "object" else np.dtype(spec["dtype"])

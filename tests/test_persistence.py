@@ -62,6 +62,22 @@ def test_safe_format_round_trip(data, tmp_path, attention):
     assert loaded.n_iter_ == reg.n_iter_
 
 
+def test_safe_format_keeps_the_linear_skip_and_the_input_scaling(tmp_path):
+    rng = np.random.default_rng(0)
+    series = 500 + np.cumsum(rng.normal(size=130))
+    X = np.lib.stride_tricks.sliding_window_view(series[:-1], 8)[:, :, None]
+    y = series[8:]
+    reg = AttentionLSTMRegressor(
+        **FAST, linear_skip=True, early_stopping=True, window_norm="last"
+    ).fit(X, y)
+    assert reg.net_.module_.input_scale.item() != 1.0  # set from the data
+    skattn.save(reg, tmp_path / "skip.skattn")
+    loaded = skattn.load(tmp_path / "skip.skattn")
+    np.testing.assert_array_equal(loaded.predict(X), reg.predict(X))
+    assert loaded.skip_anchor_ == reg.skip_anchor_ == "x0"
+    assert loaded.network_dropped_ == reg.network_dropped_
+
+
 def test_safe_format_classifier_with_string_labels(data, tmp_path):
     X, y = data
     clf = AttentionLSTMClassifier(**FAST).fit(X, np.where(y > 0, "up", "down"))
@@ -136,6 +152,9 @@ def test_bad_files_raise_clear_errors(data, tmp_path):
     with pytest.raises(ValueError, match="unsupported optimizer"):
         evil_params = {**document["params"], "optimizer": "os.system"}
         skattn.load(rewrite("optim.skattn", {**document, "params": evil_params}))
+    with pytest.raises(ValueError, match="unknown fitted attribute 'predict'"):
+        evil_fitted = {**document["fitted"], "predict": 1}
+        skattn.load(rewrite("fitted.skattn", {**document, "fitted": evil_fitted}))
 
 
 def test_callbacks_are_not_saved_silently(data, tmp_path):
