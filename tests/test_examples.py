@@ -106,3 +106,14 @@ def test_plot_real_series_takes_model_params_and_reports_mase(tmp_path, capsys):
     scale = numbers_after(out, "(the MASE scale): ")[0]
     np.testing.assert_allclose(np.array(maes) / scale, mases, atol=1e-3)
     assert mases[1] < mases[2]  # RidgeCV beats the last year
+
+
+@pytest.mark.slow
+def test_plot_seasonal_series_reads_calendar_columns_from_the_index(tmp_path, capsys):
+    out = run_plot_example("plot_seasonal_series.py", tmp_path, capsys)
+    assert "features per step: 12 (co2, season_sin1, season_cos1, ...)" in out
+    assert "linear skip anchored on: co2" in out
+    mases = numbers_after(out, ", MASE ")
+    assert len(mases) == 4  # network, ridge, ridge + calendar, naive
+    assert max(mases[:3]) < mases[3]  # every model beats "this month"
+    assert mases[2] < mases[1]  # the calendar columns help the ridge
