@@ -39,7 +39,7 @@ from sklearn.linear_model import RidgeCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from skattn import AttentionLSTMRegressor, SlidingWindowTransformer
+from skattn import FORECASTING_PARAMS, AttentionLSTMRegressor, SlidingWindowTransformer
 
 N_LAGS = 24
 SERIES = [
@@ -52,16 +52,7 @@ SEEDS = (0, 1, 2)
 EPOCH_CAP = {}  # --small: {"max_epochs": 30}
 
 # The documented recommended configuration for forecasting (README, "Forecasting").
-RECOMMENDED = {
-    "linear_skip": True,
-    "window_norm": "last",
-    "early_stopping": True,
-    "validation_fraction": 0.2,
-    "n_iter_no_change": 20,
-    "max_epochs": 300,
-    "batch_size": 32,
-    "lr": 1e-3,
-}
+RECOMMENDED = FORECASTING_PARAMS
 
 
 # -- data ------------------------------------------------------------------

@@ -38,25 +38,21 @@ from sklearn.metrics import mean_absolute_error
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from skattn import AttentionLSTMRegressor, SlidingWindowTransformer, make_supervised
+from skattn import (
+    FORECASTING_PARAMS,
+    AttentionLSTMRegressor,
+    SlidingWindowTransformer,
+    make_supervised,
+)
 from skattn.display import AttentionDisplay, ForecastDisplay
 
 WINDOW = 24
-# Settings of the AttentionLSTMRegressor; --model-params updates them.
-# The forecasting configuration of benchmarks/accuracy.py: a fixed ridge forecast of the
-# change from the last value (linear_skip) plus the attention network on its residual,
-# fed each window relative to its last value, early stopping on the newest windows.
-RECOMMENDED = {
-    "linear_skip": True,
-    "window_norm": "last",
-    "early_stopping": True,
-    "validation_fraction": 0.2,
-    "n_iter_no_change": 20,
-    "max_epochs": 300,
-    "batch_size": 32,
-    "lr": 1e-3,
-    "random_state": 0,
-}
+# Settings of the AttentionLSTMRegressor; --model-params updates them. The forecasting
+# configuration of benchmarks/accuracy.py (skattn.FORECASTING_PARAMS): a fixed ridge
+# forecast of the change from the last value (linear_skip) plus the attention network on
+# its residual, fed each window relative to its last value, early stopping on the newest
+# windows.
+RECOMMENDED = {**FORECASTING_PARAMS, "random_state": 0}
 SMALL = {"hidden_size": 8, "max_epochs": 30}
 
 

@@ -38,21 +38,10 @@ from sklearn.metrics import mean_absolute_error
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from skattn import AttentionLSTMRegressor, SlidingWindowTransformer, make_supervised
+from skattn import SlidingWindowTransformer, make_forecaster, make_supervised
 from skattn.display import AttentionDisplay
 
 WINDOW = 24
-RECOMMENDED = {
-    "linear_skip": True,
-    "window_norm": "last",
-    "early_stopping": True,
-    "validation_fraction": 0.2,
-    "n_iter_no_change": 20,
-    "max_epochs": 300,
-    "batch_size": 32,
-    "lr": 1e-3,
-    "random_state": 0,
-}
 SMALL = {"hidden_size": 8, "max_epochs": 20}
 
 
@@ -78,12 +67,8 @@ def main(small=False, output=None):
     X, y = make_supervised(monthly_co2())  # row t: this month -> target: next month
     split = int(0.8 * len(y))
     print(f"{len(y)} one-month-ahead targets; test from {y.index[split]:%Y-%m}")
-    lstm = Pipeline(
-        [
-            ("window", SlidingWindowTransformer(WINDOW, seasonal_period=12)),
-            ("model", AttentionLSTMRegressor(**{**RECOMMENDED, **(SMALL if small else {})})),
-        ]
-    ).set_output(transform="pandas")
+    # the recommended configuration (skattn.FORECASTING_PARAMS), with pandas output
+    lstm = make_forecaster(WINDOW, seasonal_period=12, random_state=0, **(SMALL if small else {}))
     models = {
         "AttentionLSTMRegressor (recommended, calendar)": lstm,
         "RidgeCV (24 lags)": ridge(None),

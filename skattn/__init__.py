@@ -1,6 +1,7 @@
 """skattn: attention-RNN forecasting as scikit-learn estimators, built on skorch."""
 
 from ._estimators import AttentionLSTMClassifier, AttentionLSTMRegressor
+from ._forecasting import FORECASTING_PARAMS, make_forecaster
 from ._persistence import load, save
 from ._windowing import SlidingWindowTransformer, make_supervised
 from .display import AttentionDisplay, ForecastDisplay
@@ -8,6 +9,7 @@ from .display import AttentionDisplay, ForecastDisplay
 __version__ = "0.1.0"
 
 __all__ = [
+    "FORECASTING_PARAMS",
     "AttentionDisplay",
     "AttentionLSTMClassifier",
     "AttentionLSTMRegressor",
@@ -15,6 +17,7 @@ __all__ = [
     "SlidingWindowTransformer",
     "__version__",
     "load",
+    "make_forecaster",
     "make_supervised",
     "save",
 ]
