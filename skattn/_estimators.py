@@ -355,15 +355,12 @@ class _BaseAttentionRNN(BaseEstimator):
                 self.net_ = self._build_net(n_outputs, seed).initialize()
                 for name in ("network_dropped_", "skip_anchor_"):
                     vars(self).pop(name, None)
-                linear_state = None
                 if self.linear_skip:
                     self._set_input_scaling(X)
                     self._initialize_linear_skip(X, targets)
-                    # the network's output starts at zero: this is the linear part alone
-                    linear_state = self.net_._module_state() if self.early_stopping else None
                 self.net_.partial_fit(X_tensor, y_tensor)
-                if linear_state is not None:
-                    self._keep_network_if_it_helps(X_tensor, y_tensor, linear_state)
+                if self.linear_skip and self.early_stopping:
+                    self._keep_network_if_it_helps(X_tensor, y_tensor)
         self._check_training_faults()
         self._store_attention_summary(X)
         return self
@@ -430,34 +427,45 @@ class _BaseAttentionRNN(BaseEstimator):
             for parameter, value in ((skip.weight, coef), (skip.bias, intercept)):
                 parameter.copy_(torch.as_tensor(np.reshape(value, tuple(parameter.shape))))
 
-    def _keep_network_if_it_helps(self, X, y, linear_state):
-        """Drop the network's correction unless it lowers the validation loss.
+    def _keep_network_if_it_helps(self, X, y):
+        """Drop the network's correction unless it clearly beats the linear part.
 
-        With ``linear_skip`` and early stopping, the state before training
-        (the linear part alone) is one more candidate for the best epoch:
-        if no epoch beat it on the validation rows, it is restored, so that a
-        network that only fits noise cannot make the forecast worse.
+        With ``linear_skip`` and early stopping, the linear part alone (the
+        state before training: the network's output starts at zero) competes
+        with the trained network on the validation windows. The network is
+        kept only if its squared errors are lower by more than chance allows:
+        a one-sided Diebold-Mariano test on the per-window differences at the
+        5% level. On short, noisy series a network that fits noise is the
+        usual outcome, and then the forecast stays the linear one.
         """
         net = self.net_
         _, valid = net.train_split(net.get_dataset(X, y))
         X_valid, y_valid = valid.X, valid.y
 
-        def valid_loss(chunk=4096):
+        def squared_errors(chunk=4096):
             net.module_.eval()
-            total = 0.0
+            errors = []
             with torch.no_grad():
                 for start in range(0, len(X_valid), chunk):
                     prediction = net.module_(X_valid[start : start + chunk])[0]
-                    loss = net.get_loss(prediction, y_valid[start : start + chunk])
-                    total += float(loss) * len(prediction)
-            return total / len(X_valid)
+                    residual = prediction - y_valid[start : start + chunk]
+                    errors.append((residual**2).sum(dim=1).double().cpu())
+            return torch.cat(errors).numpy()
 
-        trained_state = net._module_state()
-        trained_loss = valid_loss()
-        net.module_.load_state_dict(linear_state)
-        self.network_dropped_ = valid_loss() <= trained_loss
+        head = net.module_.head
+        trained_head = [head.weight.detach().clone(), head.bias.detach().clone()]
+        network_errors = squared_errors()
+        with torch.no_grad():  # a zero head: the network adds nothing, the linear part alone
+            head.weight.zero_()
+            head.bias.zero_()
+        gain = squared_errors() - network_errors  # > 0 where the network is better
+        spread = gain.std(ddof=1) if len(gain) > 1 else 0.0
+        statistic = gain.mean() / (spread / np.sqrt(len(gain))) if spread > 0 else 0.0
+        self.network_dropped_ = not statistic > DM_CRITICAL_VALUE
         if not self.network_dropped_:
-            net.module_.load_state_dict(trained_state)
+            with torch.no_grad():
+                head.weight.copy_(trained_head[0])
+                head.bias.copy_(trained_head[1])
 
     def _linear_solution(self, X, targets):
         """(coef, intercept) of the linear skip on the flattened windows ``X``."""
@@ -679,8 +687,9 @@ _PARAMETERS_DOC = """
         unscaled: the network standardises its own inputs, and a scaler
         before the model hides the target's units from the skip. With early
         stopping, the network's correction is kept only if it lowers the
-        validation loss (``network_dropped_``). The prediction no longer flows
-        only through the attention, so the weights explain the residual.
+        validation errors by more than chance (``network_dropped_``). The
+        prediction no longer flows only through the attention, so the weights
+        explain the residual.
     dropout : float, default=0.0
         Dropout between stacked layers and before the output layer.
     n_features : int, default=None
@@ -743,8 +752,9 @@ _ATTRIBUTES_DOC = """
         or None.
     network_dropped_ : bool
         Only with ``linear_skip=True`` and ``early_stopping=True``: True when
-        no epoch lowered the validation loss below that of the linear part
-        alone, so the network's correction was set back to zero and the model
+        the trained network did not beat the linear part alone on the
+        validation windows by more than chance (one-sided Diebold-Mariano
+        test, 5%), so its correction was set back to zero and the model
         predicts with the linear part only (the attention weights then explain
         nothing of the forecast).
     n_features_in_ : int
@@ -772,6 +782,7 @@ _ATTRIBUTES_DOC = """
 
 
 RIDGE_ALPHAS = np.logspace(-4, 3, 15)
+DM_CRITICAL_VALUE = 1.645  # one-sided 5% normal quantile, for keeping the network
 
 
 def _fill_from_latest(X):

@@ -13,10 +13,10 @@ FORECASTING_PARAMS = MappingProxyType({
     "window_norm": "last",
     "early_stopping": True,
     "validation_fraction": 0.2,
-    "n_iter_no_change": 20,
+    "n_iter_no_change": 50,
     "max_epochs": 300,
     "batch_size": 32,
-    "lr": 1e-3,
+    "lr": 3e-3,
 })
 
 

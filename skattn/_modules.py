@@ -253,8 +253,9 @@ class AttentionRNN(nn.Module):
         self.head = nn.Linear(state_size, n_outputs)
         self.skip = None
         if linear_skip:
+            # set by the estimator (a closed-form fit), never trained; the model
+            # starts as the linear part alone and the network learns the rest
             self.skip = nn.Linear(n_timesteps * n_features, n_outputs)
-            # start as the linear model alone; the network learns the rest
             nn.init.zeros_(self.skip.weight)
             nn.init.zeros_(self.skip.bias)
             self.skip.requires_grad_(False)

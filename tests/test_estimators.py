@@ -258,6 +258,28 @@ def test_network_is_kept_only_if_it_beats_the_linear_part_on_validation():
     assert not hasattr(AttentionLSTMRegressor(max_epochs=1).fit(X, y), "network_dropped_")
 
 
+def test_network_is_kept_where_it_finds_what_the_linear_part_cannot():
+    import torch
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(900, 6, 1))
+    y = X[:, -1, 0] + 1.5 * (X[:, 2, 0] ** 2 - 1) + 0.1 * rng.normal(size=900)
+    # a residual of the best linear fit has no linear part to start from: the
+    # network needs some epochs to leave that plateau, so patience matters
+    reg = AttentionLSTMRegressor(
+        linear_skip=True, early_stopping=True, attention_values="states",
+        max_epochs=80, n_iter_no_change=30, random_state=0,
+    ).fit(X[:700], y[:700])
+    assert reg.skip_anchor_ == "x0"
+    assert reg.network_dropped_ is False
+    module = reg.net_.module_
+    with torch.no_grad():
+        linear = module.skip(torch.as_tensor(X[700:], dtype=torch.float32).flatten(1))
+    linear = linear[:, 0].numpy() * reg.y_scale_[0] + reg.y_mean_[0]
+    linear_mse = np.mean((linear - y[700:]) ** 2)
+    assert np.mean((reg.predict(X[700:]) - y[700:]) ** 2) < 0.5 * linear_mse
+
+
 def test_window_norm_last_is_level_invariant_for_the_network():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(80, 5, 1))
