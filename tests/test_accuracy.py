@@ -1,0 +1,53 @@
+"""The accuracy claims of the README, at CI size: benchmarks/accuracy.py's protocol."""
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+BENCHMARK = Path(__file__).resolve().parents[1] / "benchmarks" / "accuracy.py"
+
+
+@pytest.fixture(scope="module")
+def accuracy():
+    spec = importlib.util.spec_from_file_location("accuracy_benchmark", BENCHMARK)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def mase(accuracy, name, model, seed=0):
+    series, period = accuracy.load_series(name)
+    n_train = int(round(len(series) * (1 - accuracy.TEST_FRACTION)))
+    forecast, _ = {**accuracy.MODELS, **accuracy.ABLATIONS}[model]
+    return accuracy.errors(series, n_train, forecast(series, n_train, period, seed))["mase"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("name", "rivals"),
+    [("sunspots", ["ridge", "arima"]), ("co2", ["ridge", "ets"]), ("nile", ["ridge", "naive"])],
+)
+def test_recommended_beats_the_linear_and_statistical_baselines(accuracy, name, rivals):
+    ours = mase(accuracy, name, "recommended")
+    for rival in rivals:
+        assert ours < mase(accuracy, name, rival), rival
+
+
+@pytest.mark.slow
+def test_calendar_columns_help_a_seasonal_series(accuracy):
+    assert mase(accuracy, "elnino", "ridge_calendar") < 0.95 * mase(accuracy, "elnino", "ridge")
+
+
+def test_benchmark_prints_its_table(accuracy, capsys, monkeypatch):
+    monkeypatch.setattr(
+        sys, "argv",
+        ["accuracy.py", "--series", "nile", "--models", "naive", "ridge", "--no-ablation"],
+    )
+    accuracy.main()
+    out = capsys.readouterr().out
+    assert "Median MASE" in out
+    row = next(line for line in out.splitlines() if line.startswith("ridge "))
+    assert np.isfinite(float(row.split()[-1]))
