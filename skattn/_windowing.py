@@ -72,7 +72,9 @@ def _seasonal_terms(positions, period):
         if 2 * harmonic != period:
             columns.append(np.sin(harmonic * phase))
         columns.append(np.cos(harmonic * phase))
-    return np.column_stack(columns)
+    terms = np.column_stack(columns)
+    terms[np.abs(terms) < 1e-12] = 0.0  # exact zeros, not rounding noise, at the quarter phases
+    return terms
 
 
 def _seasonal_names(period):
@@ -150,6 +152,22 @@ class SlidingWindowTransformer(TransformerMixin, BaseEstimator):
            [ 0.,  1.,  2.],
            [ 1.,  2.,  3.],
            [ 2.,  3.,  4.]])
+
+    Calendar columns for quarterly data, from the index:
+
+    >>> import pandas as pd
+    >>> sales = pd.Series([5.0, 7.0, 6.0, 9.0, 6.0], name="sales",
+    ...                   index=pd.period_range("2020Q1", periods=5, freq="Q"))
+    >>> window = SlidingWindowTransformer(window_size=2, seasonal_period=4).fit(sales)
+    >>> window.get_feature_names_out()[4:]
+    array(['sales_lag0', 'season_sin1_lag0', 'season_cos1_lag0',
+           'season_cos2_lag0'], dtype=object)
+    >>> window.transform(sales)[:, 4:].round(2)
+    array([[ 5.,  0.,  1.,  1.],
+           [ 7.,  1.,  0., -1.],
+           [ 6.,  0., -1.,  1.],
+           [ 9., -1.,  0., -1.],
+           [ 6.,  0.,  1.,  1.]])
     """
 
     _parameter_constraints = {
