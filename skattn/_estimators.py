@@ -359,8 +359,8 @@ class _BaseAttentionRNN(BaseEstimator):
                     self._set_input_scaling(X)
                     self._initialize_linear_skip(X, targets)
                 self.net_.partial_fit(X_tensor, y_tensor)
-                if self.linear_skip and self.early_stopping:
-                    self._keep_network_if_it_helps(X_tensor, y_tensor)
+            if self.net_.module_.skip is not None and self.net_.train_split is not None:
+                self._keep_network_if_it_helps(X_tensor, y_tensor)
         self._check_training_faults()
         self._store_attention_summary(X)
         return self

@@ -256,6 +256,10 @@ def test_network_is_kept_only_if_it_beats_the_linear_part_on_validation():
         else:
             assert full_loss < linear_loss
     assert not hasattr(AttentionLSTMRegressor(max_epochs=1).fit(X, y), "network_dropped_")
+    # a warm start trains on and judges the network again
+    reg.set_params(warm_start=True, max_epochs=3).fit(X, y)
+    head = reg.net_.module_.head.weight.detach()
+    assert reg.network_dropped_ == bool((head == 0).all())
 
 
 def test_network_is_kept_where_it_finds_what_the_linear_part_cannot():
