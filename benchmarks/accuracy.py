@@ -25,7 +25,7 @@ including Ridge with the same calendar columns.
     python benchmarks/accuracy.py --series sunspots co2 --models ridge recommended
     python benchmarks/accuracy.py --small              # 1 seed, fewer epochs
 
-The full run takes about 10 minutes on 2 cores.
+The full run takes about 12 minutes on 2 cores (ARIMA on the monthly series is most of it).
 """
 
 import argparse
