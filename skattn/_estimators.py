@@ -440,17 +440,11 @@ class _BaseAttentionRNN(BaseEstimator):
         """
         net = self.net_
         _, valid = net.train_split(net.get_dataset(X, y))
-        X_valid, y_valid = valid.X, valid.y
+        targets = valid.y.double().cpu().numpy()
 
-        def squared_errors(chunk=4096):
-            net.module_.eval()
-            errors = []
-            with torch.no_grad():
-                for start in range(0, len(X_valid), chunk):
-                    prediction = net.module_(X_valid[start : start + chunk])[0]
-                    residual = prediction - y_valid[start : start + chunk]
-                    errors.append((residual**2).sum(dim=1).double().cpu())
-            return torch.cat(errors).numpy()
+        def squared_errors():
+            prediction = self._infer(valid.X, ("prediction",))["prediction"]
+            return ((prediction.astype(np.float64) - targets) ** 2).sum(axis=1)
 
         head = net.module_.head
         trained_head = [head.weight.detach().clone(), head.bias.detach().clone()]

@@ -255,7 +255,12 @@ def validate_windows(estimator, X, y=None, *, reset, y_numeric=True):
 
 
 def as_tensor(X, device):
-    """A torch tensor of ``X`` on ``device``, copying read-only arrays (memmaps)."""
+    """A torch tensor of ``X`` on ``device``, copying read-only arrays (memmaps).
+
+    A tensor is moved (a no-op when it is already there).
+    """
+    if isinstance(X, torch.Tensor):
+        return X.to(device)
     return torch.from_numpy(np.require(X, requirements="W")).to(device)
 
 

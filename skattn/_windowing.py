@@ -67,23 +67,24 @@ def _seasonal_terms(positions, period):
     the constant.
     """
     phase = 2 * np.pi * (np.asarray(positions) % period) / period
-    columns = []
-    for harmonic in range(1, period // 2 + 1):
-        if 2 * harmonic != period:
-            columns.append(np.sin(harmonic * phase))
-        columns.append(np.cos(harmonic * phase))
-    terms = np.column_stack(columns)
+    functions = {"sin": np.sin, "cos": np.cos}
+    terms = np.column_stack(
+        [functions[kind](harmonic * phase) for kind, harmonic in _seasonal_harmonics(period)]
+    )
     terms[np.abs(terms) < 1e-12] = 0.0  # exact zeros, not rounding noise, at the quarter phases
     return terms
 
 
-def _seasonal_names(period):
-    names = []
+def _seasonal_harmonics(period):
+    """(kind, harmonic) of each calendar column, in column order."""
     for harmonic in range(1, period // 2 + 1):
         if 2 * harmonic != period:
-            names.append(f"{SEASON_PREFIX}_sin{harmonic}")
-        names.append(f"{SEASON_PREFIX}_cos{harmonic}")
-    return names
+            yield "sin", harmonic
+        yield "cos", harmonic
+
+
+def _seasonal_names(period):
+    return [f"{SEASON_PREFIX}_{kind}{harmonic}" for kind, harmonic in _seasonal_harmonics(period)]
 
 
 class SlidingWindowTransformer(TransformerMixin, BaseEstimator):
