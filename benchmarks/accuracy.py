@@ -80,12 +80,14 @@ def load_series(name):
     raise ValueError(f"unknown series {name!r}")
 
 
-def windows_and_targets(series, seasonal_period=None):
+def windows_and_targets(series, period=1):
     """Windows of N_LAGS values known at t and the value at t + 1.
 
-    With ``seasonal_period``, each step also carries the calendar columns of
-    its position (row numbers of the series, the same in train and test).
+    With a seasonal ``period`` (> 1), each step also carries the calendar
+    columns of its position (row numbers of the series, the same in train and
+    test).
     """
+    seasonal_period = period if period > 1 else None
     window = SlidingWindowTransformer(window_size=N_LAGS, seasonal_period=seasonal_period)
     windows = window.fit_transform(pd.Series(series[:-1]))
     return windows[N_LAGS - 1 :], series[N_LAGS:], N_LAGS  # rows with a full history
@@ -98,7 +100,7 @@ def forecast_naive(series, n_train, period, seed):
 
 def ridge_forecaster(seasonal=False):
     def forecast(series, n_train, period, seed):
-        X, y, first = windows_and_targets(series, period if seasonal and period > 1 else None)
+        X, y, first = windows_and_targets(series, period if seasonal else 1)
         train = slice(0, n_train - first)
         model = make_pipeline(StandardScaler(), RidgeCV(alphas=np.logspace(-4, 3, 15)))
         return model.fit(X[train], y[train]).predict(X[n_train - first :])
@@ -166,7 +168,7 @@ def skattn_forecaster(seasonal=False, scale=True, **params):
     skip needs the windows in the units of the target)."""
 
     def forecast(series, n_train, period, seed):
-        X, y, first = windows_and_targets(series, period if seasonal and period > 1 else None)
+        X, y, first = windows_and_targets(series, period if seasonal else 1)
         train = slice(0, n_train - first)
         model = AttentionLSTMRegressor(
             n_features=X.shape[1] // N_LAGS, random_state=seed, **{**params, **EPOCH_CAP}
@@ -182,7 +184,7 @@ def forecast_skip_only(series, n_train, period, seed):
     """The recommended configuration's linear skip alone, without the network."""
     from skattn._estimators import _fill_from_latest, _skip_ridge
 
-    X, y, first = windows_and_targets(series, period if period > 1 else None)
+    X, y, first = windows_and_targets(series, period)
     n_fit = n_train - first
     windows = _fill_from_latest(X.reshape(len(X), N_LAGS, -1))
     mean, scale = y[:n_fit].mean(), y[:n_fit].std()
