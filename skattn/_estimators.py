@@ -2,6 +2,7 @@
 
 import contextlib
 import difflib
+import math
 import warnings
 from numbers import Integral, Real
 
@@ -9,7 +10,6 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning, DataConversionWarning, NotFittedError
-from sklearn.linear_model import RidgeCV
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
@@ -17,6 +17,15 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_random_state
 from skorch.callbacks import EarlyStopping, GradientNormClipping
 
+from ._linear import (
+    DM_CRITICAL_VALUE,
+    diebold_mariano,
+    feature_moments,
+    fill_from_latest,
+    find_target_feature,
+    skip_ridge,
+    spread_floor,
+)
 from ._modules import (
     ATTENTION_VALUES,
     ATTENTIONS,
@@ -30,6 +39,13 @@ from ._validation import as_tensor, feature_bases_from_names, is_pandas, validat
 
 # Prefixes skorch routes to its parts; e.g. ``optimizer__weight_decay=1e-4``.
 ROUTED_PREFIXES = ("optimizer", "criterion", "iterator_train", "iterator_valid", "callbacks")
+# The "auto" training schedule (measured with benchmarks/accuracy.py): small
+# data gets at least AUTO_STEPS optimiser steps (up to 200 epochs) and early
+# stopping on its newest windows; from AUTO_LARGE_DATA windows on, plain
+# fixed-length training (early stopping's validation pass is not free there).
+AUTO_STEPS = 4000
+AUTO_EARLY_STOPPING_MIN_SAMPLES = 30
+AUTO_LARGE_DATA = 100_000
 # Upper bound on the elements of the largest activation of one predict chunk.
 _PREDICT_CHUNK_ELEMENTS = 2**24
 
@@ -111,14 +127,16 @@ class _BaseAttentionRNN(BaseEstimator):
         "n_heads": [Interval(Integral, 1, None, closed="left")],
         "single_attention_vector": ["boolean"],
         "window_norm": [StrOptions(set(WINDOW_NORMS))],
+        "target_feature": [StrOptions({"auto"}), Interval(Integral, 0, None, closed="left"),
+                           str, None],
         "linear_skip": ["boolean"],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "n_features": [Interval(Integral, 1, None, closed="left"), None],
-        "max_epochs": [Interval(Integral, 1, None, closed="left")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "max_epochs": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "lr": [Interval(Real, 0, None, closed="neither")],
         "optimizer": [callable],
-        "early_stopping": ["boolean"],
+        "early_stopping": ["boolean", StrOptions({"auto"})],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "gradient_clip": [Interval(Real, 0, None, closed="neither"), None],
@@ -142,16 +160,17 @@ class _BaseAttentionRNN(BaseEstimator):
         n_heads=4,
         single_attention_vector=False,
         window_norm="none",
+        target_feature="auto",
         linear_skip=False,
         dropout=0.0,
         n_features=None,
-        max_epochs=50,
-        batch_size=128,
+        max_epochs="auto",
+        batch_size="auto",
         lr=3e-3,
         optimizer=torch.optim.Adam,
-        early_stopping=False,
-        validation_fraction=0.1,
-        n_iter_no_change=10,
+        early_stopping="auto",
+        validation_fraction=0.2,
+        n_iter_no_change=20,
         gradient_clip=None,
         callbacks=None,
         warm_start=False,
@@ -170,6 +189,7 @@ class _BaseAttentionRNN(BaseEstimator):
         self.n_heads = n_heads
         self.single_attention_vector = single_attention_vector
         self.window_norm = window_norm
+        self.target_feature = target_feature
         self.linear_skip = linear_skip
         self.dropout = dropout
         self.n_features = n_features
@@ -242,9 +262,29 @@ class _BaseAttentionRNN(BaseEstimator):
         raise NotImplementedError
 
     # -- fitting ----------------------------------------------------------
-    def _build_net(self, n_outputs, seed):
+    def _schedule(self, n_samples):
+        """(max_epochs, batch_size, early_stopping) for ``n_samples`` windows,
+        resolving the "auto" settings; ``n_samples=None`` (a model loaded from
+        a file) resolves them as for large data."""
+        n_samples = AUTO_LARGE_DATA if n_samples is None else n_samples
+        early_stopping = self.early_stopping
+        if early_stopping == "auto":
+            early_stopping = AUTO_EARLY_STOPPING_MIN_SAMPLES <= n_samples < AUTO_LARGE_DATA
+        n_train = n_samples - (math.ceil(self.validation_fraction * n_samples)
+                               if early_stopping else 0)
+        batch_size = self.batch_size
+        if batch_size == "auto":
+            batch_size = min(128, max(32, n_train // 32))
+        max_epochs = self.max_epochs
+        if max_epochs == "auto":
+            batches = max(1, math.ceil(n_train / batch_size))
+            max_epochs = min(200, max(50, math.ceil(AUTO_STEPS / batches)))
+        return max_epochs, batch_size, early_stopping
+
+    def _build_net(self, n_outputs, seed, n_samples):
+        max_epochs, batch_size, early_stopping = self._schedule(n_samples)
         callbacks = list(self.callbacks or [])
-        if self.early_stopping:
+        if early_stopping:
             callbacks.append(
                 (
                     "early_stopping",
@@ -280,16 +320,17 @@ class _BaseAttentionRNN(BaseEstimator):
             module__n_heads=self.n_heads,
             module__single_attention_vector=self.single_attention_vector,
             module__window_norm=self.window_norm,
+            module__target_feature=self._target_feature_index(),
             module__linear_skip=self.linear_skip,
             criterion=self._criterion,
             optimizer=self.optimizer,
             lr=self.lr,
-            max_epochs=self.max_epochs,
-            batch_size=self.batch_size,
+            max_epochs=max_epochs,
+            batch_size=batch_size,
             iterator_train=TensorBatches,
             iterator_valid=TensorBatches,
             dataset=TensorDataset,
-            train_split=TailSplit(self.validation_fraction) if self.early_stopping else None,
+            train_split=TailSplit(self.validation_fraction) if early_stopping else None,
             callbacks=callbacks,
             predict_nonlinearity=None,
             verbose=self.verbose,
@@ -352,16 +393,18 @@ class _BaseAttentionRNN(BaseEstimator):
             if warm:
                 self.net_.partial_fit(X_tensor, y_tensor)
             else:
-                self.net_ = self._build_net(n_outputs, seed).initialize()
                 for name in ("network_dropped_", "skip_anchor_"):
                     vars(self).pop(name, None)
+                level = self._find_target_feature(X, targets)
+                self.net_ = self._build_net(n_outputs, seed, len(X)).initialize()
+                self._set_input_statistics(X, level)
                 if self.linear_skip:
-                    self._set_input_scaling(X)
                     self._initialize_linear_skip(X, targets)
                 self.net_.partial_fit(X_tensor, y_tensor)
             if self.net_.module_.skip is not None and self.net_.train_split is not None:
                 self._keep_network_if_it_helps(X_tensor, y_tensor)
         self._check_training_faults()
+        self._check_learned(targets)
         self._store_attention_summary(X)
         return self
 
@@ -395,24 +438,48 @@ class _BaseAttentionRNN(BaseEstimator):
                 stacklevel=3,
             )
 
-    def _set_input_scaling(self, X):
-        """Standardise the network's inputs per feature, from the training windows.
+    def _find_target_feature(self, X, targets):
+        """Set ``target_feature_``; return the affine map of its newest value to
+        the standardised targets, ``(slope, intercept)``, or None."""
+        feature, slope, intercept = find_target_feature(
+            X, targets, self.target_feature, names=self.feature_labels_
+        )
+        self.target_feature_ = None if feature is None else str(self.feature_labels_[feature])
+        return None if feature is None else (slope, intercept)
 
-        Only with ``linear_skip``, whose linear part wants the windows in the
-        units of the target (no scaler before the model): the network still
-        sees standardised inputs. Without it the inputs pass unchanged, as the
-        user scaled them.
-        """
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # a feature never observed
-            center = np.nanmean(X, axis=(0, 1))
-            scale = np.nanstd(X, axis=(0, 1))
-        center = np.where(np.isfinite(center), center, 0.0)
-        scale = np.where(np.isfinite(scale) & (scale > 0), scale, 1.0)
-        module = self.net_.module_
+    def _target_feature_index(self):
+        name = getattr(self, "target_feature_", None)
+        return None if name is None else list(self.feature_labels_).index(name)
+
+    def _check_learned(self, targets):
+        """Warn when training got no closer to the targets than a constant does."""
+        losses = [row["train_loss"] for row in self.net_.history if "train_loss" in row]
+        constant = self._constant_loss(targets)
+        if not losses or not constant > 0 or min(losses) < 0.9 * constant:
+            return
+        warnings.warn(
+            f"The network learned little: its best training loss ({min(losses):.4g}) is "
+            f"within 10% of a constant prediction's ({constant:.4g}) after "
+            f"{len(losses)} epochs. Try more max_epochs, a smaller batch_size or another "
+            "lr, and check that the windows carry information about y (window_size, "
+            "n_features).",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
+
+    def _set_input_statistics(self, X, level):
+        """Set the module's input standardisation (per feature, NaN ignored)
+        and, with a target feature, its level map and smallest window spread."""
+        center, scale = feature_moments(X)
+        normalization = self.net_.module_.normalization
+        buffers = {"center": center, "scale": scale}
+        if level is not None:
+            feature = normalization.target_feature
+            buffers["level_slope"], buffers["level_intercept"] = level
+            buffers["spread_floor"] = spread_floor(X[:, :, feature], scale[feature])
         with torch.no_grad():
-            module.input_center.copy_(torch.as_tensor(center))
-            module.input_scale.copy_(torch.as_tensor(scale))
+            for name, value in buffers.items():
+                getattr(normalization, name).copy_(torch.as_tensor(np.asarray(value)))
 
     def _initialize_linear_skip(self, X, targets):
         """Set the (fixed) linear skip to the closed-form linear fit of all windows.
@@ -421,7 +488,7 @@ class _BaseAttentionRNN(BaseEstimator):
         linear model fitted on fewer rows measurably forecasts worse, and the
         network, not this part, is what early stopping has to judge.
         """
-        coef, intercept = self._linear_solution(_fill_from_latest(X.astype(np.float64)), targets)
+        coef, intercept = self._linear_solution(fill_from_latest(X.astype(np.float64)), targets)
         skip = self.net_.module_.skip
         with torch.no_grad():
             for parameter, value in ((skip.weight, coef), (skip.bias, intercept)):
@@ -452,9 +519,7 @@ class _BaseAttentionRNN(BaseEstimator):
         with torch.no_grad():  # a zero head: the network adds nothing, the linear part alone
             head.weight.zero_()
             head.bias.zero_()
-        gain = squared_errors() - network_errors  # > 0 where the network is better
-        spread = gain.std(ddof=1) if len(gain) > 1 else 0.0
-        statistic = gain.mean() / (spread / np.sqrt(len(gain))) if spread > 0 else 0.0
+        statistic = diebold_mariano(squared_errors(), network_errors)
         self.network_dropped_ = not statistic > DM_CRITICAL_VALUE
         if not self.network_dropped_:
             with torch.no_grad():
@@ -775,104 +840,6 @@ _ATTRIBUTES_DOC = """
 """
 
 
-RIDGE_ALPHAS = np.logspace(-4, 3, 15)
-DM_CRITICAL_VALUE = 1.645  # one-sided 5% normal quantile, for keeping the network
-
-
-def _fill_from_latest(X):
-    """Windows (n, T, F) with each missing value set to its feature's last observed one.
-
-    A feature never observed in a window is 0 there, as the module does.
-    """
-    observed = ~np.isnan(X)
-    steps = np.arange(1, X.shape[1] + 1)[None, :, None]
-    last_step = (observed * steps).argmax(axis=1)  # (n, F)
-    latest = np.take_along_axis(np.nan_to_num(X), last_step[:, None, :], axis=1)
-    return np.where(observed, X, latest)
-
-
-def _ridge_cv(columns, targets):
-    """(coef, intercept) of RidgeCV, the penalty chosen by leave-one-out."""
-    ridge = RidgeCV(alphas=RIDGE_ALPHAS).fit(columns, targets)
-    return ridge.coef_, ridge.intercept_
-
-
-def _standardized_ridge(columns, targets, fit):
-    """Run ``fit`` on standardised columns; return (coef, intercept) for the raw ones."""
-    center = columns.mean(axis=0)
-    scale = columns.std(axis=0)
-    scale = np.where(scale > 0, scale, 1.0)
-    coef, intercept = fit((columns - center) / scale, targets)
-    coef = np.reshape(coef, (targets.shape[1], -1)) / scale
-    return coef, np.reshape(intercept, -1) - coef @ center
-
-
-def _skip_ridge(X, targets, y_mean, y_scale):
-    """(coef, intercept, anchor) of the linear skip, for filled windows ``X`` (n, T, F).
-
-    ``targets`` are the standardised targets ``(y - y_mean) / y_scale``. If
-    the newest value of some feature forecasts ``y`` (in its own units) better
-    than the mean of ``y`` does, the feature closest to ``y`` is taken for the
-    target's own history (the anchor) and the skip forecasts the *change*
-    from its newest value: a ridge on the window relative to that value, in
-    the raw units, so it shrinks towards "the next value is the last one"
-    and keeps working when the level leaves the training range. Otherwise
-    (no such feature, e.g. X was scaled before the model) it is a ridge whose
-    newest-step coefficients are not penalised (:func:`_anchored_ridge`).
-    Columns are standardised inside the fits, so the penalty treats features
-    alike whatever their units.
-    """
-    n_samples, n_timesteps, n_features = X.shape
-    y = targets * y_scale + y_mean
-    newest = X[:, -1, :]
-    persistence_error = ((y[:, :, None] - newest[:, None, :]) ** 2).mean(axis=(0, 1))
-    anchor = int(np.argmin(persistence_error))
-    if persistence_error[anchor] >= y.var(axis=0).mean() or n_timesteps == 1:
-        coef, intercept = _standardized_ridge(
-            X.reshape(n_samples, -1),
-            targets,
-            lambda columns, t: _anchored_ridge(columns, t, n_features),
-        )
-        return coef, intercept, None
-    relative = X.copy()
-    relative[:, :, anchor] -= newest[:, anchor, None]
-    change = targets - (newest[:, anchor, None] - y_mean) / y_scale
-    coef, intercept = _standardized_ridge(relative.reshape(n_samples, -1), change, _ridge_cv)
-    # back to a map of the raw window: relative = X - newest on the anchor's columns
-    coef = coef.reshape(len(coef), n_timesteps, n_features)
-    newest_coef = 1 / y_scale - coef[:, :, anchor].sum(axis=1)
-    coef[:, -1, anchor] += newest_coef
-    return coef.reshape(len(coef), -1), intercept - y_mean / y_scale, anchor
-
-
-def _anchored_ridge(X_flat, targets, n_features):
-    """(coef, intercept) of a ridge whose newest-step coefficients are free.
-
-    ``X_flat`` is time major, so its last ``n_features`` columns are the newest
-    step. Those and the intercept are not penalised: the ridge shrinks the
-    older lags towards "the target is a linear function of the latest values"
-    (a persistence-like prior) rather than towards the mean. The free part is
-    projected out (Frisch-Waugh), RidgeCV picks the penalty of the rest by
-    leave-one-out, and the free coefficients are refitted by least squares.
-    With too few windows for free coefficients (fewer than 5 a coefficient),
-    or a single time step, it is a plain RidgeCV.
-    """
-    n_samples, n_columns = X_flat.shape
-    if n_columns == n_features or n_samples < 5 * (n_features + 1):
-        return _ridge_cv(X_flat, targets)
-    free = np.column_stack([np.ones(n_samples), X_flat[:, -n_features:]])
-    older = X_flat[:, :-n_features]
-
-    def residual(values):
-        return values - free @ np.linalg.lstsq(free, values, rcond=None)[0]
-
-    ridge = RidgeCV(alphas=RIDGE_ALPHAS, fit_intercept=False)
-    ridge.fit(residual(older), residual(targets))
-    older_coef = ridge.coef_.reshape(targets.shape[1], -1)
-    free_coef = np.linalg.lstsq(free, targets - older @ older_coef.T, rcond=None)[0]
-    return np.hstack([older_coef, free_coef[1:].T]), free_coef[0]
-
-
 class AttentionLSTMRegressor(RegressorMixin, _BaseAttentionRNN):
     __doc__ = (
         """Attention-RNN regressor for windows of time series.
@@ -930,8 +897,11 @@ class AttentionLSTMRegressor(RegressorMixin, _BaseAttentionRNN):
             )
         return ((y - self.y_mean_) / self.y_scale_).astype(np.float32), y.shape[1]
 
+    def _constant_loss(self, targets):
+        return float(targets.var(axis=0).mean())
+
     def _linear_solution(self, X, targets):
-        coef, intercept, anchor = _skip_ridge(X, targets, self.y_mean_, self.y_scale_)
+        coef, intercept, anchor = skip_ridge(X, targets, self.y_mean_, self.y_scale_)
         self.skip_anchor_ = None if anchor is None else str(self.feature_labels_[anchor])
         return coef, intercept
 
@@ -994,6 +964,20 @@ class AttentionLSTMClassifier(ClassifierMixin, _BaseAttentionRNN):
 
     _criterion = torch.nn.CrossEntropyLoss
     _y_numeric = False
+
+    def _constant_loss(self, targets):
+        frequencies = np.bincount(targets) / len(targets)
+        frequencies = frequencies[frequencies > 0]
+        return float(-(frequencies * np.log(frequencies)).sum())
+
+    def _find_target_feature(self, X, targets):
+        if self.target_feature not in ("auto", None):
+            raise ValueError(
+                f"target_feature={self.target_feature!r} is for regression; "
+                f"{type(self).__name__} takes target_feature='auto' or None."
+            )
+        self.target_feature_ = None
+        return None
 
     def _encode_target(self, y, refit):
         if y.ndim == 2 and y.shape[1] == 1:

@@ -54,16 +54,25 @@ def last_observed(values, observed):
 
 
 class AdditiveAttention(nn.Module):
-    """``score_t = v^T tanh(W s_t + b)``, softmax over t, ``sum_t w_t value_t``."""
+    """``score_t = v^T tanh(W s_t + U s_T + b) + p_t``, softmax over t, ``sum_t w_t value_t``.
 
-    def __init__(self, state_size):
+    ``s_t`` is the recurrent state at step t and ``s_T`` the last one (the
+    query: Bahdanau attention), so where the window looks can depend on how it
+    ends; ``p_t`` is a learned score per position (the per-step bias of the
+    reference Keras layer), so a fixed lag can be found directly.
+    """
+
+    def __init__(self, state_size, n_timesteps):
         super().__init__()
         self.project = nn.Linear(state_size, state_size)
+        self.query = nn.Linear(state_size, state_size, bias=False)
         self.score = nn.Linear(state_size, 1, bias=False)
+        self.position = nn.Parameter(torch.zeros(n_timesteps))
 
     def forward(self, states, values, observed):
-        scores = self.score(torch.tanh(self.project(states))).squeeze(-1)
-        weights = masked_softmax(scores, observed, dim=-1)
+        query = self.query(states[:, -1:])
+        scores = self.score(torch.tanh(self.project(states) + query)).squeeze(-1)
+        weights = masked_softmax(scores + self.position, observed, dim=-1)
         context = torch.bmm(weights.unsqueeze(1), values).squeeze(1)
         return context, {"temporal": weights}
 
@@ -157,6 +166,81 @@ class FeatureAttention(nn.Module):
         return mixed, {"feature": mean_weights}
 
 
+class InputNormalization(nn.Module):
+    """What the network sees of a window, and how its output maps back to the target.
+
+    Every feature is standardised with the per-feature ``center`` and ``scale``
+    of the training windows (buffers the estimator sets; 0 and 1 until then),
+    so raw, unscaled windows train as well as scaled ones. With
+    ``window_norm="last"`` each window is also shifted by its last observed
+    value per feature.
+
+    With a ``target_feature`` (the index of the feature that is the target's
+    own history) the forecast is level-free, a reversible per-window
+    normalisation in the spirit of RevIN (Kim et al., ICLR 2022): that
+    feature enters the network relative to its newest observed value and
+    divided by the window's spread (its mean absolute step-to-step change),
+    and the network's output is a change in those units, mapped back as
+
+        prediction = level + spread * output,
+        level = level_intercept + level_slope * newest value,
+
+    with ``level_*`` the affine fit of the (standardised) targets on the
+    newest value over the training windows and the spread converted to the
+    target's units by ``|level_slope|``. A window whose level lies outside the
+    training range therefore looks like any other to the network.
+    """
+
+    def __init__(self, n_features, n_outputs, *, window_norm="none", target_feature=None):
+        super().__init__()
+        self.window_norm = window_norm
+        self.target_feature = target_feature
+        self.register_buffer("center", torch.zeros(n_features))
+        self.register_buffer("scale", torch.ones(n_features))
+        self.register_buffer("level_slope", torch.zeros(n_outputs))
+        self.register_buffer("level_intercept", torch.zeros(n_outputs))
+        self.register_buffer("spread_floor", torch.ones(()))
+
+    def forward(self, windows, observed_values):
+        """Return ``(inputs, level, spread)``; the last two are None without a
+        target feature, else ``(batch, n_outputs)``."""
+        zero = torch.zeros((), dtype=windows.dtype, device=windows.device)
+        inputs = torch.where(observed_values, (windows - self.center) / self.scale, zero)
+        if self.window_norm == "last":
+            shifted = inputs - last_observed(inputs, observed_values)
+            inputs = torch.where(observed_values, shifted, zero)
+        if self.target_feature is None:
+            return inputs, None, None
+        history = windows[:, :, self.target_feature]
+        seen = observed_values[:, :, self.target_feature]
+        filled = forward_filled(history, seen, fallback=self.center[self.target_feature])
+        newest = filled[:, -1:]
+        steps = (filled[:, 1:] - filled[:, :-1]).abs()
+        spread = steps.mean(dim=1, keepdim=True) if steps.shape[1] else zero.expand_as(newest)
+        spread = torch.maximum(spread, self.spread_floor)
+        relative = torch.where(seen, (history - newest) / spread, zero)
+        is_target = torch.arange(windows.shape[-1], device=windows.device) == self.target_feature
+        inputs = torch.where(is_target, relative.unsqueeze(-1), inputs)
+        level = self.level_intercept + newest * self.level_slope
+        return inputs, level, spread * self.level_slope.abs()
+
+
+def forward_filled(values, observed, fallback):
+    """``values`` (batch, time) with each missing value set to the last observed
+    one before it; before the first observed value (or where there is none),
+    to the newest observed value, or ``fallback`` when nothing is observed."""
+    n_timesteps = values.shape[1]
+    steps = torch.arange(n_timesteps, device=values.device).expand_as(values)
+    last_seen = torch.where(observed, steps, torch.zeros_like(steps)).cummax(dim=1).values
+    zero = torch.zeros((), dtype=values.dtype, device=values.device)
+    known = torch.where(observed, values, zero)
+    filled = torch.gather(known, 1, last_seen)
+    any_seen = observed.any(dim=1, keepdim=True)
+    newest = torch.where(any_seen, filled[:, -1:], fallback.to(values.dtype))
+    seen_before = observed.cumsum(dim=1) > 0
+    return torch.where(seen_before, filled, newest)
+
+
 class AttentionRNN(nn.Module):
     """Recurrent encoder, optional feature attention, temporal attention, linear head.
 
@@ -185,19 +269,20 @@ class AttentionRNN(nn.Module):
         "last": the recurrent part sees each window minus its last observed
         value (per feature), so it models shapes, not levels, and a level
         outside the training range does not push it off its inputs.
+    target_feature : int, default=None
+        Index of the feature that is the target's own history: the forecast
+        is then level-free (see :class:`InputNormalization`).
     linear_skip : bool, default=False
         Add a fixed linear map of the whole window to the prediction (the
         autoregressive component of LSTNet). The estimator sets it to a
         closed-form ridge fit before training and it is not trained; the
-        network output models what the linear part misses. It reads the raw
-        window, each missing value replaced by its feature's last observed
-        value.
+        network output models what the linear part misses (it takes the
+        place of the level of a target feature). It reads the raw window,
+        each missing value replaced by its feature's last observed value.
 
-    The buffers ``input_center`` and ``input_scale`` (per feature; 0 and 1,
-    the identity, unless the estimator sets them from the training windows,
-    which it does with ``linear_skip``) standardise what the recurrent part
-    and the attention see, so raw, unscaled windows train as well as scaled
-    ones.
+    ``normalization`` (:class:`InputNormalization`) holds the per-feature
+    standardisation of the inputs and the level-free form; the estimator
+    sets its buffers from the training windows.
     """
 
     def __init__(
@@ -216,12 +301,13 @@ class AttentionRNN(nn.Module):
         n_heads=4,
         single_attention_vector=False,
         window_norm="none",
+        target_feature=None,
         linear_skip=False,
     ):
         super().__init__()
-        self.window_norm = window_norm
-        self.register_buffer("input_center", torch.zeros(n_features))
-        self.register_buffer("input_scale", torch.ones(n_features))
+        self.normalization = InputNormalization(
+            n_features, n_outputs, window_norm=window_norm, target_feature=target_feature
+        )
         input_size = n_features
         self.feature_attention = None
         if attention in FEATURE_ATTENTIONS:
@@ -246,9 +332,12 @@ class AttentionRNN(nn.Module):
             elif attention == "multihead":
                 self.temporal_attention = MultiHeadAttentionPooling(state_size, n_heads)
             else:
-                self.temporal_attention = AdditiveAttention(state_size)
+                self.temporal_attention = AdditiveAttention(state_size, n_timesteps)
             if attention_values == "inputs":
-                self.value = nn.Linear(input_size, state_size)
+                # with a target feature, each step's value also sees that
+                # feature's change into the step (in units of the window spread)
+                extra = 0 if target_feature is None else 1
+                self.value = nn.Linear(input_size + extra, state_size)
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(state_size, n_outputs)
         self.skip = None
@@ -259,19 +348,20 @@ class AttentionRNN(nn.Module):
             nn.init.zeros_(self.skip.weight)
             nn.init.zeros_(self.skip.bias)
             self.skip.requires_grad_(False)
+        if linear_skip or target_feature is not None:
+            # the model starts as the linear part, or as the level alone
             nn.init.zeros_(self.head.weight)
             nn.init.zeros_(self.head.bias)
 
     def forward(self, windows):
         observed_values = ~torch.isnan(windows)
         observed_steps = observed_values.any(dim=-1)
-        zero = torch.zeros((), dtype=windows.dtype, device=windows.device)
-        raw_inputs = torch.where(observed_values, windows, zero)
-        standardized = (windows - self.input_center) / self.input_scale
-        inputs = torch.where(observed_values, standardized, zero)
-        if self.window_norm == "last":
-            shifted = inputs - last_observed(inputs, observed_values)
-            inputs = torch.where(observed_values, shifted, zero)
+        inputs, level, spread = self.normalization(windows, observed_values)
+        value_inputs = inputs
+        if level is not None and self.value is not None:
+            relative = inputs[:, :, self.normalization.target_feature]
+            change = torch.diff(relative, dim=1, prepend=relative[:, :1])
+            value_inputs = change.unsqueeze(-1)
         weights = {}
         if self.feature_attention is not None:
             inputs, feature_weights = self.feature_attention(inputs, observed_values)
@@ -280,12 +370,23 @@ class AttentionRNN(nn.Module):
         if self.temporal_attention is None:
             summary = states[:, -1]
         else:
-            values = states if self.value is None else self.value(inputs)
+            if self.value is None:
+                values = states
+            elif level is None:
+                values = self.value(inputs)
+            else:
+                values = self.value(torch.cat([inputs, value_inputs], dim=-1))
             summary, temporal_weights = self.temporal_attention(states, values, observed_steps)
             weights.update(temporal_weights)
         prediction = self.head(self.dropout(summary))
+        if spread is not None:
+            prediction = prediction * spread
         if self.skip is not None:
+            zero = torch.zeros((), dtype=windows.dtype, device=windows.device)
+            raw_inputs = torch.where(observed_values, windows, zero)
             latest = last_observed(raw_inputs, observed_values)
             filled = torch.where(observed_values, raw_inputs, latest)
             prediction = prediction + self.skip(filled.flatten(start_dim=1))
+        elif level is not None:
+            prediction = prediction + level
         return prediction, weights

@@ -40,7 +40,7 @@ _ARRAY_ATTRIBUTES = (
     "feature_labels_",
 )
 _SCALAR_ATTRIBUTES = ("n_features_in_", "n_timesteps_", "n_features_per_step_", "n_iter_")
-_OPTIONAL_SCALAR_ATTRIBUTES = ("skip_anchor_", "network_dropped_")  # with linear_skip
+_OPTIONAL_SCALAR_ATTRIBUTES = ("skip_anchor_", "network_dropped_", "target_feature_")
 
 
 def _estimator_classes():
@@ -204,7 +204,8 @@ def load(path, *, device="cpu"):
         setattr(estimator, name, np.asarray(spec["values"], dtype=dtype))
     if document["single_output"] is not None:
         estimator._single_output = document["single_output"]
-    estimator.net_ = estimator._build_net(document["n_outputs"], seed=0).initialize()
+    net = estimator._build_net(document["n_outputs"], seed=0, n_samples=None)
+    estimator.net_ = net.initialize()
     try:
         state = torch.load(io.BytesIO(weights), weights_only=True, map_location=device)
         estimator.net_.module_.load_state_dict(state)

@@ -1,0 +1,252 @@
+"""Closed-form forecasting parts, in numpy: no torch here.
+
+The estimators call these before and after training:
+
+- :func:`find_target_feature` finds the input feature that is the target's
+  own history (its newest value forecasts ``y`` best), which the network
+  forecasts relative to (the level-free form of :class:`~skattn._modules.AttentionRNN`);
+- :func:`skip_ridge` fits the fixed linear skip of ``linear_skip=True``;
+- :func:`diebold_mariano` judges whether the trained network beats the
+  linear part on the validation windows.
+"""
+
+import numpy as np
+from sklearn.linear_model import RidgeCV
+
+RIDGE_ALPHAS = np.logspace(-4, 3, 15)
+DM_CRITICAL_VALUE = 1.645  # one-sided 5% normal quantile, for keeping the network
+
+
+def fill_from_latest(X):
+    """Windows (n, T, F) with each missing value set to its feature's last observed one.
+
+    A feature never observed in a window is 0 there, as the module does.
+    """
+    observed = ~np.isnan(X)
+    steps = np.arange(1, X.shape[1] + 1)[None, :, None]
+    last_step = (observed * steps).argmax(axis=1)  # (n, F)
+    latest = np.take_along_axis(np.nan_to_num(X), last_step[:, None, :], axis=1)
+    return np.where(observed, X, latest)
+
+
+def ridge_cv(columns, targets):
+    """(coef, intercept) of RidgeCV, the penalty chosen by leave-one-out."""
+    ridge = RidgeCV(alphas=RIDGE_ALPHAS).fit(columns, targets)
+    return ridge.coef_, ridge.intercept_
+
+
+def standardized_ridge(columns, targets, fit):
+    """Run ``fit`` on standardised columns; return (coef, intercept) for the raw ones."""
+    center = columns.mean(axis=0)
+    scale = columns.std(axis=0)
+    scale = np.where(scale > 0, scale, 1.0)
+    coef, intercept = fit((columns - center) / scale, targets)
+    coef = np.reshape(coef, (targets.shape[1], -1)) / scale
+    return coef, np.reshape(intercept, -1) - coef @ center
+
+
+def skip_ridge(X, targets, y_mean, y_scale):
+    """(coef, intercept, anchor) of the linear skip, for filled windows ``X`` (n, T, F).
+
+    ``targets`` are the standardised targets ``(y - y_mean) / y_scale``. If
+    the newest value of some feature forecasts ``y`` (in its own units) better
+    than the mean of ``y`` does, the feature closest to ``y`` is taken for the
+    target's own history (the anchor) and the skip forecasts the *change*
+    from its newest value: a ridge on the window relative to that value, in
+    the raw units, so it shrinks towards "the next value is the last one"
+    and keeps working when the level leaves the training range. Otherwise
+    (no such feature, e.g. X was scaled before the model) it is a ridge whose
+    newest-step coefficients are not penalised (:func:`anchored_ridge`).
+    Columns are standardised inside the fits, so the penalty treats features
+    alike whatever their units.
+    """
+    n_samples, n_timesteps, n_features = X.shape
+    y = targets * y_scale + y_mean
+    newest = X[:, -1, :]
+    persistence_error = ((y[:, :, None] - newest[:, None, :]) ** 2).mean(axis=(0, 1))
+    anchor = int(np.argmin(persistence_error))
+    if persistence_error[anchor] >= y.var(axis=0).mean() or n_timesteps == 1:
+        coef, intercept = standardized_ridge(
+            X.reshape(n_samples, -1),
+            targets,
+            lambda columns, t: anchored_ridge(columns, t, n_features),
+        )
+        return coef, intercept, None
+    relative = X.copy()
+    relative[:, :, anchor] -= newest[:, anchor, None]
+    change = targets - (newest[:, anchor, None] - y_mean) / y_scale
+    coef, intercept = standardized_ridge(relative.reshape(n_samples, -1), change, ridge_cv)
+    # back to a map of the raw window: relative = X - newest on the anchor's columns
+    coef = coef.reshape(len(coef), n_timesteps, n_features)
+    newest_coef = 1 / y_scale - coef[:, :, anchor].sum(axis=1)
+    coef[:, -1, anchor] += newest_coef
+    return coef.reshape(len(coef), -1), intercept - y_mean / y_scale, anchor
+
+
+def anchored_ridge(X_flat, targets, n_features):
+    """(coef, intercept) of a ridge whose newest-step coefficients are free.
+
+    ``X_flat`` is time major, so its last ``n_features`` columns are the newest
+    step. Those and the intercept are not penalised: the ridge shrinks the
+    older lags towards "the target is a linear function of the latest values"
+    (a persistence-like prior) rather than towards the mean. The free part is
+    projected out (Frisch-Waugh), RidgeCV picks the penalty of the rest by
+    leave-one-out, and the free coefficients are refitted by least squares.
+    With too few windows for free coefficients (fewer than 5 a coefficient),
+    or a single time step, it is a plain RidgeCV.
+    """
+    n_samples, n_columns = X_flat.shape
+    if n_columns == n_features or n_samples < 5 * (n_features + 1):
+        return ridge_cv(X_flat, targets)
+    free = np.column_stack([np.ones(n_samples), X_flat[:, -n_features:]])
+    older = X_flat[:, :-n_features]
+
+    def residual(values):
+        return values - free @ np.linalg.lstsq(free, values, rcond=None)[0]
+
+    ridge = RidgeCV(alphas=RIDGE_ALPHAS, fit_intercept=False)
+    ridge.fit(residual(older), residual(targets))
+    older_coef = ridge.coef_.reshape(targets.shape[1], -1)
+    free_coef = np.linalg.lstsq(free, targets - older @ older_coef.T, rcond=None)[0]
+    return np.hstack([older_coef, free_coef[1:].T]), free_coef[0]
+
+
+# The newest value of a feature must explain at least this share of the
+# target's variance (R^2 of an affine fit) to be taken for its history.
+TARGET_FEATURE_MIN_R2 = 0.2
+
+
+def newest_fit(X, targets):
+    """Affine fits of each target on the newest observed value of each feature.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_timesteps, n_features)
+        Windows; NaN marks missing values.
+    targets : ndarray of shape (n_samples, n_outputs)
+
+    Returns
+    -------
+    r2 : ndarray of shape (n_features,)
+        R^2 of the fits, averaged over the outputs (0 for a constant feature).
+    slope, intercept : ndarray of shape (n_features, n_outputs)
+        ``targets ~ intercept + slope * newest``.
+    """
+    newest = fill_from_latest(X)[:, -1, :]  # (n, F)
+    seen = ~np.isnan(X).all(axis=1)  # (n, F): the feature is observed in the window
+    n_features, n_outputs = X.shape[2], targets.shape[1]
+    r2 = np.zeros(n_features)
+    slope = np.zeros((n_features, n_outputs))
+    intercept = np.zeros((n_features, n_outputs))
+    for feature in range(n_features):
+        rows = seen[:, feature]
+        values, y = newest[rows, feature], targets[rows]
+        if rows.sum() < 3 or values.std() == 0:
+            intercept[feature] = targets.mean(axis=0)
+            continue
+        centered = values - values.mean()
+        ls_slope = centered @ (y - y.mean(axis=0)) / (centered @ centered)
+        residual = y - y.mean(axis=0) - np.outer(centered, ls_slope)
+        variance = y.var(axis=0)
+        explained = 1 - residual.var(axis=0) / np.where(variance > 0, variance, 1.0)
+        r2[feature] = np.mean(np.where(variance > 0, explained, 0.0))
+        slope[feature] = ls_slope
+        intercept[feature] = y.mean(axis=0) - slope[feature] * values.mean()
+    return r2, slope, intercept
+
+
+def find_target_feature(X, targets, requested="auto", names=None):
+    """The feature taken for the target's own history, and its map to the target.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_timesteps, n_features)
+    targets : ndarray of shape (n_samples, n_outputs)
+    requested : "auto", None, int or str
+        "auto": the feature whose newest value forecasts the targets best,
+        if it explains at least ``TARGET_FEATURE_MIN_R2`` of their variance;
+        None: no feature; an int or a name (from ``names``): that feature.
+    names : sequence of str, optional
+        Feature names, for ``requested`` given as a name.
+
+    Returns
+    -------
+    feature : int or None
+    slope, intercept : ndarray of shape (n_outputs,) or None
+        ``targets ~ intercept + slope * newest value of the feature``.
+    """
+    if requested is None:
+        return None, None, None
+    r2, slope, intercept = newest_fit(X, targets)
+    if requested == "auto":
+        feature = int(np.argmax(r2))
+        if r2[feature] < TARGET_FEATURE_MIN_R2:
+            return None, None, None
+    elif isinstance(requested, str):
+        names = [str(name) for name in (names if names is not None else [])]
+        if requested not in names:
+            raise ValueError(
+                f"target_feature={requested!r} is not a feature name; the features "
+                f"per step are {names}."
+            )
+        feature = names.index(requested)
+    else:
+        feature = int(requested)
+        if not 0 <= feature < X.shape[2]:
+            raise ValueError(
+                f"target_feature={requested} is out of range: the windows have "
+                f"{X.shape[2]} feature(s) per step."
+            )
+    return feature, slope[feature], intercept[feature]
+
+
+def diebold_mariano(loss_a, loss_b):
+    """One-sided Diebold-Mariano statistic that ``b`` has lower losses than ``a``.
+
+    ``loss_a`` and ``loss_b`` are per-sample losses of two forecasts of the
+    same values; large positive values mean ``b`` is better. Compare with
+    ``DM_CRITICAL_VALUE`` (5%, one-sided).
+    """
+    gain = np.asarray(loss_a, dtype=float) - np.asarray(loss_b, dtype=float)
+    spread = gain.std(ddof=1) if len(gain) > 1 else 0.0
+    return gain.mean() / (spread / np.sqrt(len(gain))) if spread > 0 else 0.0
+
+
+def feature_moments(X, chunk_rows=65536):
+    """Per-feature mean and standard deviation of windows (n, T, F), NaN ignored.
+
+    Computed in chunks of rows in float64, so large inputs need no full-size
+    temporary copy. A feature never observed gets (0, 1); a constant one a
+    standard deviation of 1.
+    """
+    n_features = X.shape[2]
+    count = np.zeros(n_features)
+    total = np.zeros(n_features)
+    squares = np.zeros(n_features)
+    for start in range(0, len(X), chunk_rows):
+        chunk = X[start : start + chunk_rows].astype(np.float64).reshape(-1, n_features)
+        observed = ~np.isnan(chunk)
+        values = np.where(observed, chunk, 0.0)
+        count += observed.sum(axis=0)
+        total += values.sum(axis=0)
+        squares += (values**2).sum(axis=0)
+    seen = count > 0
+    mean = np.where(seen, total / np.maximum(count, 1), 0.0)
+    variance = np.where(seen, squares / np.maximum(count, 1) - mean**2, 0.0)
+    std = np.sqrt(np.maximum(variance, 0.0))
+    return mean, np.where(std > 1e-12 * np.maximum(np.abs(mean), 1.0), std, 1.0)
+
+
+def spread_floor(history, scale):
+    """Smallest window spread of the target feature, in its units.
+
+    A tenth of the mean absolute change between the two newest steps of the
+    training windows (``history`` is (n, T)), so a flat window cannot divide
+    by zero; ``1e-6 * scale`` when the feature never changes there.
+    """
+    if history.shape[1] > 1:
+        steps = np.abs(history[:, -1].astype(np.float64) - history[:, -2])
+        steps = steps[np.isfinite(steps)]
+        if steps.size and steps.mean() > 0:
+            return 0.1 * steps.mean()
+    return 1e-6 * scale
