@@ -74,6 +74,10 @@ def main(small=False, output=None):
         "lr": 1e-2,
         "random_state": 0,
         "n_threads": 1,  # tiny network: one thread is fastest
+        # the reference network: no level-free form (its forecast would come from
+        # the newest term, with or without attention) and no early stopping
+        "target_feature": None,
+        "early_stopping": False,
     }
     results, kept = {}, {}
     for scaling, scaled in scalings.items():

@@ -54,25 +54,23 @@ def last_observed(values, observed):
 
 
 class AdditiveAttention(nn.Module):
-    """``score_t = v^T tanh(W s_t + U s_T + b) + p_t``, softmax over t, ``sum_t w_t value_t``.
+    """``score_t = v^T tanh(W s_t + U s_T + b)``, softmax over t, ``sum_t w_t value_t``.
 
-    ``s_t`` is the recurrent state at step t and ``s_T`` the last one (the
-    query: Bahdanau attention), so where the window looks can depend on how it
-    ends; ``p_t`` is a learned score per position (the per-step bias of the
-    reference Keras layer), so a fixed lag can be found directly.
+    ``s_t`` is the recurrent state at step t and ``s_T`` the last one, the
+    query (Bahdanau attention): where the window looks can depend on how it
+    ends, e.g. on the phase of a season.
     """
 
-    def __init__(self, state_size, n_timesteps):
+    def __init__(self, state_size):
         super().__init__()
         self.project = nn.Linear(state_size, state_size)
         self.query = nn.Linear(state_size, state_size, bias=False)
         self.score = nn.Linear(state_size, 1, bias=False)
-        self.position = nn.Parameter(torch.zeros(n_timesteps))
 
     def forward(self, states, values, observed):
         query = self.query(states[:, -1:])
         scores = self.score(torch.tanh(self.project(states) + query)).squeeze(-1)
-        weights = masked_softmax(scores + self.position, observed, dim=-1)
+        weights = masked_softmax(scores, observed, dim=-1)
         context = torch.bmm(weights.unsqueeze(1), values).squeeze(1)
         return context, {"temporal": weights}
 
@@ -332,7 +330,7 @@ class AttentionRNN(nn.Module):
             elif attention == "multihead":
                 self.temporal_attention = MultiHeadAttentionPooling(state_size, n_heads)
             else:
-                self.temporal_attention = AdditiveAttention(state_size, n_timesteps)
+                self.temporal_attention = AdditiveAttention(state_size)
             if attention_values == "inputs":
                 # with a target feature, each step's value also sees that
                 # feature's change into the step (in units of the window spread)

@@ -80,7 +80,7 @@ def test_keyboard_interrupt_keeps_the_last_finished_epoch(data):
 def test_early_stopping_restores_the_best_weights(data):
     X, y = data
     reg = AttentionLSTMRegressor(
-        hidden_size=16, max_epochs=60, lr=3e-2, random_state=0, early_stopping=True,
+        hidden_size=16, max_epochs=300, lr=3e-2, random_state=0, early_stopping=True,
         validation_fraction=0.25, n_iter_no_change=5,
     )
     with warnings.catch_warnings():

@@ -6,6 +6,7 @@ from conftest import planted_step
 from sklearn.utils import check_random_state
 
 from skattn import AttentionLSTMRegressor
+from skattn._linear import feature_moments
 from skattn._modules import AttentionRNN
 from skattn._net import TensorBatches, TensorDataset
 
@@ -15,6 +16,9 @@ def hand_loop(X, y_scaled, seed, *, hidden_size, lr, batch_size, max_epochs):
     with torch.random.fork_rng(devices=[]):
         torch.random.default_generator.manual_seed(seed)
         module = AttentionRNN(X.shape[2], X.shape[1], 1, hidden_size=hidden_size)
+        center, scale = feature_moments(X)  # the estimator standardises its inputs
+        module.normalization.center.copy_(torch.as_tensor(center))
+        module.normalization.scale.copy_(torch.as_tensor(scale))
         optimizer = torch.optim.Adam(module.parameters(), lr=lr)
         batches = TensorBatches(
             TensorDataset(torch.from_numpy(X), torch.from_numpy(y_scaled)),
@@ -37,7 +41,7 @@ def test_training_matches_a_hand_written_loop():
     X, y = planted_step(200, 7, 2, step=3, seed=0)
     X = X.astype(np.float32)
     params = {"hidden_size": 8, "lr": 1e-2, "batch_size": 32, "max_epochs": 3}
-    reg = AttentionLSTMRegressor(**params, random_state=0).fit(X, y)
+    reg = AttentionLSTMRegressor(**params, early_stopping=False, random_state=0).fit(X, y)
     seed = int(check_random_state(0).randint(np.iinfo(np.int32).max))
     y_scaled = ((y - y.mean()) / y.std()).astype(np.float32).reshape(-1, 1)
     module, losses = hand_loop(X, y_scaled, seed, **params)

@@ -1,0 +1,92 @@
+"""The closed-form forecasting parts (skattn._linear): numpy only."""
+
+import numpy as np
+import pytest
+
+from skattn._linear import (
+    diebold_mariano,
+    feature_moments,
+    find_target_feature,
+    spread_floor,
+)
+
+
+def windows_of(series, n_timesteps, exog):
+    """Windows of [series, exog] (n, T, 2) and the next value of the series."""
+    table = np.column_stack([series, exog])
+    index = np.arange(n_timesteps)[None, :] + np.arange(len(series) - n_timesteps)[:, None]
+    return table[index], series[n_timesteps:]
+
+
+def test_the_targets_own_history_is_found_among_other_features():
+    rng = np.random.default_rng(0)
+    series = np.cumsum(rng.normal(size=300))
+    X, y = windows_of(series, 10, rng.normal(size=300))
+    targets = ((y - y.mean()) / y.std())[:, None]
+    feature, slope, intercept = find_target_feature(X, targets)
+    assert feature == 0
+    # the affine map sends the newest value to the standardised next value
+    assert slope[0] * y.std() == pytest.approx(1.0, abs=0.05)
+    assert intercept[0] == pytest.approx(-slope[0] * y.mean(), abs=0.1)
+
+
+def test_no_feature_is_taken_when_none_forecasts_the_target():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(400, 8, 3))
+    targets = rng.normal(size=(400, 1))
+    assert find_target_feature(X, targets) == (None, None, None)
+    assert find_target_feature(X, targets, None) == (None, None, None)
+
+
+def test_a_named_or_indexed_feature_is_taken_as_asked():
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(100, 5, 2))
+    targets = rng.normal(size=(100, 2))
+    assert find_target_feature(X, targets, "b", names=["a", "b"])[0] == 1
+    feature, slope, intercept = find_target_feature(X, targets, 0)
+    assert feature == 0 and slope.shape == intercept.shape == (2,)
+    with pytest.raises(ValueError, match="target_feature='c' is not a feature name"):
+        find_target_feature(X, targets, "c", names=["a", "b"])
+    with pytest.raises(ValueError, match="target_feature=2 is out of range"):
+        find_target_feature(X, targets, 2)
+
+
+def test_missing_values_are_ignored_when_finding_the_target_feature():
+    rng = np.random.default_rng(3)
+    series = np.cumsum(rng.normal(size=200))
+    X, y = windows_of(series, 6, rng.normal(size=200))
+    X[::3, -1, 0] = np.nan  # the newest value is missing in a third of the windows
+    feature, _, _ = find_target_feature(X, ((y - y.mean()) / y.std())[:, None])
+    assert feature == 0
+
+
+def test_feature_moments_ignore_nan_and_do_not_depend_on_chunks():
+    rng = np.random.default_rng(4)
+    X = rng.normal(loc=[5.0, -2.0, 0.0], scale=[3.0, 0.5, 1.0], size=(500, 7, 3))
+    X[rng.random(X.shape) < 0.1] = np.nan
+    X[:, :, 2] = 7.0  # constant: scale 1
+    mean, std = feature_moments(X)
+    np.testing.assert_allclose(mean[:2], np.nanmean(X, axis=(0, 1))[:2], rtol=1e-10)
+    np.testing.assert_allclose(std[:2], np.nanstd(X, axis=(0, 1))[:2], rtol=1e-8)
+    assert mean[2] == 7.0 and std[2] == 1.0
+    chunked = feature_moments(X, chunk_rows=7)
+    np.testing.assert_allclose(chunked[0], mean, rtol=1e-10)
+    np.testing.assert_allclose(chunked[1], std, rtol=1e-8)
+    never = feature_moments(np.full((4, 3, 1), np.nan))
+    assert never == (0.0, 1.0)
+
+
+def test_spread_floor_is_positive_even_for_flat_windows():
+    history = np.tile(np.arange(6.0), (10, 1))  # steps of 1
+    assert spread_floor(history, 1.0) == pytest.approx(0.1)
+    assert spread_floor(np.ones((10, 6)), 2.0) == pytest.approx(2e-6)
+    assert spread_floor(np.ones((10, 1)), 3.0) == pytest.approx(3e-6)
+
+
+def test_diebold_mariano_is_large_when_the_second_forecast_is_better():
+    rng = np.random.default_rng(5)
+    worse = rng.exponential(size=200) + 0.5
+    better = worse - 0.5 + 0.05 * rng.normal(size=200)
+    assert diebold_mariano(worse, better) > 5
+    assert diebold_mariano(better, worse) < -5
+    assert diebold_mariano(worse, worse) == 0.0
