@@ -116,6 +116,19 @@ def anchored_ridge(X_flat, targets, n_features):
 TARGET_FEATURE_MIN_R2 = 0.2
 
 
+def newest_observed(X):
+    """The newest observed value of each feature in each window, (n, F); NaN
+    where a feature is never observed. No copy of the whole of ``X``: steps
+    are read from the newest back only while some value is still missing."""
+    newest = X[:, -1, :].astype(np.float64)
+    for step in range(X.shape[1] - 2, -1, -1):
+        missing = np.isnan(newest)
+        if not missing.any():
+            break
+        newest[missing] = X[:, step, :][missing]
+    return newest
+
+
 def newest_fit(X, targets):
     """Affine fits of each target on the newest observed value of each feature.
 
@@ -132,8 +145,8 @@ def newest_fit(X, targets):
     slope, intercept : ndarray of shape (n_features, n_outputs)
         ``targets ~ intercept + slope * newest``.
     """
-    newest = fill_from_latest(X)[:, -1, :]  # (n, F)
-    seen = ~np.isnan(X).all(axis=1)  # (n, F): the feature is observed in the window
+    newest = newest_observed(X)  # (n, F)
+    seen = ~np.isnan(newest)  # the feature is observed in the window
     n_features, n_outputs = X.shape[2], targets.shape[1]
     r2 = np.zeros(n_features)
     slope = np.zeros((n_features, n_outputs))
