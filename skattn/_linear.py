@@ -229,23 +229,27 @@ def feature_moments(X, chunk_rows=65536):
     """Per-feature mean and standard deviation of windows (n, T, F), NaN ignored.
 
     Computed in chunks of rows in float64, so large inputs need no full-size
-    temporary copy. A feature never observed gets (0, 1); a constant one a
-    standard deviation of 1.
+    temporary copy, and around each feature's newest value in the first
+    window (a shifted sum of squares), so a large level with a small spread
+    (1e8 +- 1) loses no precision. A feature never observed gets (0, 1); a
+    constant one a standard deviation of 1.
     """
     n_features = X.shape[2]
+    shift = np.nan_to_num(newest_observed(X[:1])[0])
     count = np.zeros(n_features)
     total = np.zeros(n_features)
     squares = np.zeros(n_features)
     for start in range(0, len(X), chunk_rows):
         chunk = X[start : start + chunk_rows].astype(np.float64).reshape(-1, n_features)
         observed = ~np.isnan(chunk)
-        values = np.where(observed, chunk, 0.0)
+        values = np.where(observed, chunk - shift, 0.0)
         count += observed.sum(axis=0)
         total += values.sum(axis=0)
         squares += (values**2).sum(axis=0)
     seen = count > 0
-    mean = np.where(seen, total / np.maximum(count, 1), 0.0)
-    variance = np.where(seen, squares / np.maximum(count, 1) - mean**2, 0.0)
+    shifted_mean = total / np.maximum(count, 1)
+    mean = np.where(seen, shift + shifted_mean, 0.0)
+    variance = np.where(seen, squares / np.maximum(count, 1) - shifted_mean**2, 0.0)
     std = np.sqrt(np.maximum(variance, 0.0))
     return mean, np.where(std > 1e-12 * np.maximum(np.abs(mean), 1.0), std, 1.0)
 

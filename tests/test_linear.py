@@ -76,6 +76,14 @@ def test_feature_moments_ignore_nan_and_do_not_depend_on_chunks():
     assert never == (0.0, 1.0)
 
 
+def test_feature_moments_keep_precision_for_a_large_level():
+    rng = np.random.default_rng(6)
+    X = 1e8 + rng.normal(size=(300, 5, 1))
+    mean, std = feature_moments(X)
+    assert mean[0] == pytest.approx(X.mean(), abs=1e-6)
+    assert std[0] == pytest.approx(X.std(), rel=1e-6)
+
+
 def test_spread_floor_is_positive_even_for_flat_windows():
     history = np.tile(np.arange(6.0), (10, 1))  # steps of 1
     assert spread_floor(history, 1.0) == pytest.approx(0.1)
