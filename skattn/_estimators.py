@@ -714,7 +714,9 @@ _PARAMETERS_DOC = """
         Run the recurrent layers in both directions.
     attention : {"temporal", "per_feature", "feature", "dual", "multihead", \
 "none"}, default="temporal"
-        "temporal": additive attention over time steps. "per_feature": a
+        "temporal": additive attention over time steps (one score per pair
+        of state dimensions, reported as the mean over these heads, so the
+        forecast can weigh steps with opposite signs). "per_feature": a
         softmax over time per state dimension (Keras ``attention_3d_block``).
         "feature": attention over the input features of each step. "dual":
         feature attention, then temporal attention (DA-RNN). "multihead":
