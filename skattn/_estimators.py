@@ -166,7 +166,7 @@ class _BaseAttentionRNN(BaseEstimator):
         n_features=None,
         max_epochs="auto",
         batch_size="auto",
-        lr=3e-3,
+        lr=1e-2,
         optimizer=torch.optim.Adam,
         early_stopping="auto",
         validation_fraction=0.2,
@@ -777,7 +777,7 @@ _PARAMETERS_DOC = """
         passes, large data 50).
     batch_size : int or "auto", default="auto"
         Windows per mini-batch. "auto": n_train // 32, between 32 and 128.
-    lr : float, default=3e-3
+    lr : float, default=1e-2
         Learning rate.
     optimizer : torch optimizer class, default=torch.optim.Adam
         Its other arguments are routed as ``optimizer__<name>``.
