@@ -469,12 +469,21 @@ class _BaseAttentionRNN(BaseEstimator):
 
     def _set_input_statistics(self, X, level):
         """Set the module's input standardisation (per feature, NaN ignored)
-        and, with a target feature, its level map and smallest window spread."""
+        and, with a target feature, its level map and smallest window spread.
+
+        The target feature is centred per step (as a StandardScaler on the
+        flattened windows would), so its raw and scaled lags reach the network
+        alike; the other features per feature, which keeps a planted step's
+        values apart from the rest (per-step centres cost the classifier's
+        planted task 6 of 20 seeds)."""
         center, scale = feature_moments(X)
+        center = np.broadcast_to(center, (X.shape[1], X.shape[2])).copy()
         normalization = self.net_.module_.normalization
         buffers = {"center": center, "scale": scale}
         if level is not None:
             feature = normalization.target_feature
+            step_center, step_scale = feature_moments(X[:, :, feature : feature + 1], per_step=True)
+            center[:, feature], scale[feature] = step_center[:, 0], step_scale[0]
             buffers["level_slope"], buffers["level_intercept"] = level
             buffers["spread_floor"] = spread_floor(X[:, :, feature], scale[feature])
         with torch.no_grad():

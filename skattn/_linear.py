@@ -225,7 +225,7 @@ def diebold_mariano(loss_a, loss_b):
     return gain.mean() / (spread / np.sqrt(len(gain))) if spread > 0 else 0.0
 
 
-def feature_moments(X, chunk_rows=65536):
+def feature_moments(X, chunk_rows=65536, per_step=False):
     """Per-feature mean and standard deviation of windows (n, T, F), NaN ignored.
 
     Computed in chunks of rows in float64, so large inputs need no full-size
@@ -233,25 +233,40 @@ def feature_moments(X, chunk_rows=65536):
     window (a shifted sum of squares), so a large level with a small spread
     (1e8 +- 1) loses no precision. A feature never observed gets (0, 1); a
     constant one a standard deviation of 1.
+
+    With ``per_step`` the means are per step and feature, shape (T, F), and
+    the standard deviation (F,) is pooled over the steps around their own
+    means.
     """
-    n_features = X.shape[2]
+    n_timesteps, n_features = X.shape[1], X.shape[2]
     shift = np.nan_to_num(newest_observed(X[:1])[0])
-    count = np.zeros(n_features)
-    total = np.zeros(n_features)
-    squares = np.zeros(n_features)
+    count = np.zeros((n_timesteps, n_features))
+    total = np.zeros((n_timesteps, n_features))
+    squares = np.zeros((n_timesteps, n_features))
     for start in range(0, len(X), chunk_rows):
-        chunk = X[start : start + chunk_rows].astype(np.float64).reshape(-1, n_features)
+        chunk = X[start : start + chunk_rows].astype(np.float64)
         observed = ~np.isnan(chunk)
         values = np.where(observed, chunk - shift, 0.0)
         count += observed.sum(axis=0)
         total += values.sum(axis=0)
         squares += (values**2).sum(axis=0)
+    if not per_step:
+        count, total, squares = count.sum(axis=0), total.sum(axis=0), squares.sum(axis=0)
     seen = count > 0
     shifted_mean = total / np.maximum(count, 1)
     mean = np.where(seen, shift + shifted_mean, 0.0)
-    variance = np.where(seen, squares / np.maximum(count, 1) - shifted_mean**2, 0.0)
+    deviations = np.where(seen, squares - count * shifted_mean**2, 0.0)
+    n_seen = count
+    if per_step:
+        # a step never observed takes its feature's overall mean
+        overall = total.sum(axis=0) / np.maximum(count.sum(axis=0), 1)
+        mean = np.where(seen, mean, shift + overall)
+        mean = np.where(count.sum(axis=0) > 0, mean, 0.0)
+        deviations, n_seen = deviations.sum(axis=0), count.sum(axis=0)
+    variance = deviations / np.maximum(n_seen, 1)
     std = np.sqrt(np.maximum(variance, 0.0))
-    return mean, np.where(std > 1e-12 * np.maximum(np.abs(mean), 1.0), std, 1.0)
+    level = np.abs(mean).max(axis=0) if per_step else np.abs(mean)
+    return mean, np.where(std > 1e-12 * np.maximum(level, 1.0), std, 1.0)
 
 
 def spread_floor(history, scale):

@@ -187,20 +187,25 @@ class FeatureAttention(nn.Module):
 class InputNormalization(nn.Module):
     """What the network sees of a window, and how its output maps back to the target.
 
-    Every feature is standardised with the per-feature ``center`` and ``scale``
-    of the training windows (buffers the estimator sets; 0 and 1 until then),
-    so raw, unscaled windows train as well as scaled ones. With
-    ``window_norm="last"`` each window is also shifted by its last observed
-    value per feature.
+    Every value is standardised with the ``center`` of its step and feature
+    and the ``scale`` of its feature over the training windows (buffers the
+    estimator sets; 0 and 1 until then). Centering each step on its own mean
+    is what a ``StandardScaler`` in front of the flattened windows does, so
+    raw windows and scaled ones reach the network alike; on a trending series
+    it also takes the average trend out of the window's shape. The scale is
+    pooled over the steps, so a constant shift of a whole window moves every
+    step by the same amount. With ``window_norm="last"`` each window is also
+    shifted by its last observed value per feature.
 
     With a ``target_feature`` (the index of the feature that is the target's
     own history) the forecast is level-free, a reversible per-window
     normalisation in the spirit of RevIN (Kim et al., ICLR 2022): that
     feature enters the network relative to its newest observed value and
-    divided by the window's spread (its mean absolute step-to-step change),
-    and the network's output is a change in those units, mapped back as
+    divided by the window's spread (the mean absolute step-to-step change of
+    its standardised values), and the network's output is a change in those
+    units, mapped back as
 
-        prediction = level + spread * output,
+        prediction = level + spread * scale * output,
         level = level_intercept + level_slope * newest value,
 
     with ``level_*`` the affine fit of the (standardised) targets on the
@@ -209,38 +214,49 @@ class InputNormalization(nn.Module):
     training range therefore looks like any other to the network.
     """
 
-    def __init__(self, n_features, n_outputs, *, window_norm="none", target_feature=None):
+    def __init__(self, n_features, n_outputs, n_timesteps=1, *, window_norm="none",
+                 target_feature=None):
         super().__init__()
         self.window_norm = window_norm
         self.target_feature = target_feature
-        self.register_buffer("center", torch.zeros(n_features))
+        self.register_buffer("center", torch.zeros(n_timesteps, n_features))
         self.register_buffer("scale", torch.ones(n_features))
         self.register_buffer("level_slope", torch.zeros(n_outputs))
         self.register_buffer("level_intercept", torch.zeros(n_outputs))
         self.register_buffer("spread_floor", torch.ones(()))
 
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # files written before the centers were per step hold one per feature
+        center = state_dict.get(prefix + "center")
+        if center is not None and center.dim() == 1 and self.center.dim() == 2:
+            state_dict[prefix + "center"] = center.expand_as(self.center).clone()
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
     def forward(self, windows, observed_values):
         """Return ``(inputs, level, spread)``; the last two are None without a
         target feature, else ``(batch, n_outputs)``."""
         zero = torch.zeros((), dtype=windows.dtype, device=windows.device)
-        inputs = torch.where(observed_values, (windows - self.center) / self.scale, zero)
+        standardized = torch.where(observed_values, (windows - self.center) / self.scale, zero)
+        inputs = standardized
         if self.window_norm == "last":
             shifted = inputs - last_observed(inputs, observed_values)
             inputs = torch.where(observed_values, shifted, zero)
         if self.target_feature is None:
             return inputs, None, None
-        history = windows[:, :, self.target_feature]
-        seen = observed_values[:, :, self.target_feature]
-        filled = forward_filled(history, seen, fallback=self.center[self.target_feature])
-        newest = filled[:, -1:]
-        steps = (filled[:, 1:] - filled[:, :-1]).abs()
+        feature = self.target_feature
+        seen = observed_values[:, :, feature]
+        raw = forward_filled(windows[:, :, feature], seen,
+                             fallback=self.center[-1, feature])
+        history = forward_filled(standardized[:, :, feature], seen, fallback=zero)
+        newest = history[:, -1:]
+        steps = (history[:, 1:] - history[:, :-1]).abs()
         spread = steps.mean(dim=1, keepdim=True) if steps.shape[1] else zero.expand_as(newest)
-        spread = torch.maximum(spread, self.spread_floor)
+        spread = torch.maximum(spread, self.spread_floor / self.scale[feature])
         relative = torch.where(seen, (history - newest) / spread, zero)
-        is_target = torch.arange(windows.shape[-1], device=windows.device) == self.target_feature
+        is_target = torch.arange(windows.shape[-1], device=windows.device) == feature
         inputs = torch.where(is_target, relative.unsqueeze(-1), inputs)
-        level = self.level_intercept + newest * self.level_slope
-        return inputs, level, spread * self.level_slope.abs()
+        level = self.level_intercept + raw[:, -1:] * self.level_slope
+        return inputs, level, spread * self.scale[feature] * self.level_slope.abs()
 
 
 def forward_filled(values, observed, fallback):
@@ -324,7 +340,8 @@ class AttentionRNN(nn.Module):
     ):
         super().__init__()
         self.normalization = InputNormalization(
-            n_features, n_outputs, window_norm=window_norm, target_feature=target_feature
+            n_features, n_outputs, n_timesteps, window_norm=window_norm,
+            target_feature=target_feature,
         )
         input_size = n_features
         self.feature_attention = None

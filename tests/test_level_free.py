@@ -45,6 +45,43 @@ def test_forecast_follows_a_level_outside_the_training_range():
     assert slope == pytest.approx(1.0, abs=0.05)  # the next value moves with the last
 
 
+def test_raw_and_standardised_lags_reach_the_network_alike():
+    """The target's lags are centred per step and scaled per feature inside the
+    model, so raw lags and lags centred per column (a StandardScaler's centring,
+    with one common scale) give the network the same inputs and forecasts. On a
+    trending series each lag column has its own mean, so this is what makes raw
+    lags from forecasting libraries train like scaled ones."""
+    import torch
+
+    X, y = lag_matrix(random_walk(300, 3, drift=0.8) * 50.0, 12)
+    scaled = (X - X.mean(axis=0)) / X.std()
+    params = {"max_epochs": 1, "early_stopping": False, "random_state": 0}
+    raw_model = AttentionLSTMRegressor(**params).fit(X, y)
+    scaled_model = AttentionLSTMRegressor(**params).fit(scaled, y)
+    inputs = []
+    for model, data in ((raw_model, X), (scaled_model, scaled)):
+        windows = torch.as_tensor(data[:, :, None], dtype=torch.float32)
+        with torch.no_grad():
+            seen = ~torch.isnan(windows)
+            inputs.append(model.net_.module_.normalization(windows, seen)[0].numpy())
+    np.testing.assert_allclose(inputs[0], inputs[1], atol=1e-3)
+    np.testing.assert_allclose(raw_model.predict(X), scaled_model.predict(scaled),
+                               rtol=1e-3, atol=1e-2 * y.std())
+
+
+def test_files_with_one_center_per_feature_still_load():
+    """Files written before the per-step centres hold one centre per feature."""
+    X, y = lag_matrix(random_walk(200, 4), 8)
+    reg = AttentionLSTMRegressor(max_epochs=2, random_state=0).fit(X, y)
+    module = reg.net_.module_
+    state = {k: v.clone() for k, v in module.state_dict().items()}
+    old_center = state["normalization.center"][-1]  # shape (n_features,)
+    state["normalization.center"] = old_center
+    module.load_state_dict(state)
+    np.testing.assert_array_equal(module.normalization.center.numpy(),
+                                  np.broadcast_to(old_center.numpy(), (8, 1)))
+
+
 def test_raw_units_train_like_standardised_ones_and_beat_naive():
     X, y = lag_matrix(random_walk(400, 1, drift=0.0, level=0.0) * 1e4 + 3e5, 16)
     n_train = 320

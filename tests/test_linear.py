@@ -84,6 +84,21 @@ def test_feature_moments_keep_precision_for_a_large_level():
     assert std[0] == pytest.approx(X.std(), rel=1e-6)
 
 
+def test_per_step_moments_center_each_step_and_pool_the_spread():
+    rng = np.random.default_rng(8)
+    trend = np.arange(6.0) * 10.0  # each step has its own mean
+    X = (trend[None, :, None] + rng.normal(scale=2.0, size=(400, 6, 1)))
+    X[rng.random(X.shape) < 0.05] = np.nan
+    mean, std = feature_moments(X, per_step=True)
+    assert mean.shape == (6, 1) and std.shape == (1,)
+    np.testing.assert_allclose(mean[:, 0], np.nanmean(X[:, :, 0], axis=0), rtol=1e-10)
+    pooled = np.sqrt(np.nanmean((X[:, :, 0] - mean[:, 0]) ** 2))
+    assert std[0] == pytest.approx(pooled, rel=1e-8)  # about 2, not the trend's spread
+    assert feature_moments(X, per_step=True, chunk_rows=9)[1][0] == pytest.approx(std[0])
+    X[:, 2] = np.nan  # a step never observed takes the feature's mean
+    assert feature_moments(X, per_step=True)[0][2, 0] == pytest.approx(np.nanmean(X))
+
+
 def test_spread_floor_is_positive_even_for_flat_windows():
     history = np.tile(np.arange(6.0), (10, 1))  # steps of 1
     assert spread_floor(history, 1.0) == pytest.approx(0.1)
