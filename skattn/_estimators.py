@@ -23,6 +23,7 @@ from ._linear import (
     feature_moments,
     fill_from_latest,
     find_target_feature,
+    history_bounds,
     skip_ridge,
     spread_floor,
 )
@@ -484,6 +485,8 @@ class _BaseAttentionRNN(BaseEstimator):
             feature = normalization.target_feature
             step_center, step_scale = feature_moments(X[:, :, feature : feature + 1], per_step=True)
             center[:, feature], scale[feature] = step_center[:, 0], step_scale[0]
+            buffers["history_bounds"] = history_bounds(X[:, :, feature], center[:, feature],
+                                                       scale[feature])
             buffers["level_slope"], buffers["level_intercept"] = level
             buffers["spread_floor"] = spread_floor(X[:, :, feature], scale[feature])
         with torch.no_grad():

@@ -282,3 +282,16 @@ def spread_floor(history, scale):
         if steps.size and steps.mean() > 0:
             return 0.1 * steps.mean()
     return 1e-6 * scale
+
+
+def history_bounds(history, center, scale, chunk_rows=65536):
+    """Smallest and largest standardised value of the target feature in the
+    training windows (``history`` (n, T), ``center`` (T,)), NaN ignored;
+    (-1, 1) when nothing is observed."""
+    low, high = np.inf, -np.inf
+    for start in range(0, len(history), chunk_rows):
+        chunk = (history[start : start + chunk_rows].astype(np.float64) - center) / scale
+        chunk = chunk[np.isfinite(chunk)]
+        if chunk.size:
+            low, high = min(low, chunk.min()), max(high, chunk.max())
+    return np.array([low, high]) if low <= high else np.array([-1.0, 1.0])

@@ -210,8 +210,14 @@ class InputNormalization(nn.Module):
 
     with ``level_*`` the affine fit of the (standardised) targets on the
     newest value over the training windows and the spread converted to the
-    target's units by ``|level_slope|``. A window whose level lies outside the
-    training range therefore looks like any other to the network.
+    target's units by ``|level_slope|``.
+
+    The recurrent part (not the attention's values) also reads the feature's
+    standardised level, clipped to the range seen in training
+    (``history_bounds``): where the attention looks may depend on how high
+    the series is (on sunspots, a fall after a record peak ends near zero),
+    while a level outside the training range looks like the nearest one seen
+    and moves the forecast only through the level map.
     """
 
     def __init__(self, n_features, n_outputs, n_timesteps=1, *, window_norm="none",
@@ -224,17 +230,12 @@ class InputNormalization(nn.Module):
         self.register_buffer("level_slope", torch.zeros(n_outputs))
         self.register_buffer("level_intercept", torch.zeros(n_outputs))
         self.register_buffer("spread_floor", torch.ones(()))
-
-    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
-        # files written before the centers were per step hold one per feature
-        center = state_dict.get(prefix + "center")
-        if center is not None and center.dim() == 1 and self.center.dim() == 2:
-            state_dict[prefix + "center"] = center.expand_as(self.center).clone()
-        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+        self.register_buffer("history_bounds", torch.tensor([-1.0, 1.0]))
 
     def forward(self, windows, observed_values):
-        """Return ``(inputs, level, spread)``; the last two are None without a
-        target feature, else ``(batch, n_outputs)``."""
+        """Return ``(inputs, level, spread, history)``; the last three are None
+        without a target feature, else ``level`` and ``spread`` are
+        ``(batch, n_outputs)`` and ``history`` ``(batch, n_timesteps)``."""
         zero = torch.zeros((), dtype=windows.dtype, device=windows.device)
         standardized = torch.where(observed_values, (windows - self.center) / self.scale, zero)
         inputs = standardized
@@ -242,7 +243,7 @@ class InputNormalization(nn.Module):
             shifted = inputs - last_observed(inputs, observed_values)
             inputs = torch.where(observed_values, shifted, zero)
         if self.target_feature is None:
-            return inputs, None, None
+            return inputs, None, None, None
         feature = self.target_feature
         seen = observed_values[:, :, feature]
         raw = forward_filled(windows[:, :, feature], seen,
@@ -256,7 +257,9 @@ class InputNormalization(nn.Module):
         is_target = torch.arange(windows.shape[-1], device=windows.device) == feature
         inputs = torch.where(is_target, relative.unsqueeze(-1), inputs)
         level = self.level_intercept + raw[:, -1:] * self.level_slope
-        return inputs, level, spread * self.scale[feature] * self.level_slope.abs()
+        low, high = self.history_bounds
+        history = torch.where(seen, standardized[:, :, feature].clamp(low, high), zero)
+        return inputs, level, spread * self.scale[feature] * self.level_slope.abs(), history
 
 
 def forward_filled(values, observed, fallback):
@@ -348,8 +351,9 @@ class AttentionRNN(nn.Module):
         if attention in FEATURE_ATTENTIONS:
             self.feature_attention = FeatureAttention(n_features, hidden_size)
             input_size = hidden_size
+        # with a target feature, the recurrent part also reads its level
         self.encoder = CELLS[cell](
-            input_size,
+            input_size + int(target_feature is not None),
             hidden_size,
             num_layers=num_layers,
             batch_first=True,
@@ -391,7 +395,7 @@ class AttentionRNN(nn.Module):
     def forward(self, windows):
         observed_values = ~torch.isnan(windows)
         observed_steps = observed_values.any(dim=-1)
-        inputs, level, spread = self.normalization(windows, observed_values)
+        inputs, level, spread, history = self.normalization(windows, observed_values)
         value_inputs = inputs
         if level is not None and self.value is not None:
             relative = inputs[:, :, self.normalization.target_feature]
@@ -401,7 +405,10 @@ class AttentionRNN(nn.Module):
         if self.feature_attention is not None:
             inputs, feature_weights = self.feature_attention(inputs, observed_values)
             weights.update(feature_weights)
-        states, _ = self.encoder(inputs)
+        encoder_inputs = inputs
+        if history is not None:
+            encoder_inputs = torch.cat([inputs, history.unsqueeze(-1)], dim=-1)
+        states, _ = self.encoder(encoder_inputs)
         if self.temporal_attention is None:
             summary = states[:, -1]
         else:

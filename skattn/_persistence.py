@@ -23,7 +23,7 @@ from sklearn.utils.validation import check_is_fitted
 from skorch.history import History
 
 FORMAT = "skattn-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: per-step centres, attention heads, level input
 _OPTIMIZERS = {
     f"torch.optim.{name}": getattr(torch.optim, name)
     for name in ("Adam", "AdamW", "SGD", "RMSprop", "Adagrad", "NAdam", "RAdam", "Adamax")

@@ -35,14 +35,23 @@ def random_walk(n, seed, drift=0.3, level=1000.0):
 
 
 def test_forecast_follows_a_level_outside_the_training_range():
+    """Beyond the training range the recurrent part reads the nearest level
+    seen (clipped), so shifting a window further moves the forecast through
+    the level map alone: by exactly slope * shift."""
     X, y = lag_matrix(random_walk(300, 0), 12)
     reg = AttentionLSTMRegressor(max_epochs=20, random_state=0).fit(X, y)
     assert reg.target_feature_ == "x0"
-    shift = 5000.0  # far above anything seen in training
-    moved = reg.predict(X[-20:] + shift) - reg.predict(X[-20:])
+    far = X[-20:] + 5000.0  # far above anything seen in training
+    moved = reg.predict(far + 5000.0) - reg.predict(far)
     slope = reg.net_.module_.normalization.level_slope.item() * reg.y_scale_[0]
-    np.testing.assert_allclose(moved, slope * shift, rtol=1e-4)
+    np.testing.assert_allclose(moved, slope * 5000.0, rtol=1e-4)
     assert slope == pytest.approx(1.0, abs=0.05)  # the next value moves with the last
+    low, high = reg.net_.module_.normalization.history_bounds.tolist()
+    center = reg.net_.module_.normalization.center[:, 0].numpy()
+    scale = reg.net_.module_.normalization.scale[0].item()
+    standardized = (X - center) / scale
+    assert low == pytest.approx(standardized.min(), abs=1e-4)
+    assert high == pytest.approx(standardized.max(), abs=1e-4)
 
 
 def test_raw_and_standardised_lags_reach_the_network_alike():
@@ -67,19 +76,6 @@ def test_raw_and_standardised_lags_reach_the_network_alike():
     np.testing.assert_allclose(inputs[0], inputs[1], atol=1e-3)
     np.testing.assert_allclose(raw_model.predict(X), scaled_model.predict(scaled),
                                rtol=1e-3, atol=1e-2 * y.std())
-
-
-def test_files_with_one_center_per_feature_still_load():
-    """Files written before the per-step centres hold one centre per feature."""
-    X, y = lag_matrix(random_walk(200, 4), 8)
-    reg = AttentionLSTMRegressor(max_epochs=2, random_state=0).fit(X, y)
-    module = reg.net_.module_
-    state = {k: v.clone() for k, v in module.state_dict().items()}
-    old_center = state["normalization.center"][-1]  # shape (n_features,)
-    state["normalization.center"] = old_center
-    module.load_state_dict(state)
-    np.testing.assert_array_equal(module.normalization.center.numpy(),
-                                  np.broadcast_to(old_center.numpy(), (8, 1)))
 
 
 def test_raw_units_train_like_standardised_ones_and_beat_naive():
@@ -182,8 +178,8 @@ def test_warns_when_the_network_learned_nothing(fast):
 def test_quick_start_on_sunspots_is_close_to_ridge():
     """README quick start, CI-sized: sunspots, window 20, TimeSeriesSplit(5).
 
-    Measured (3 seeds): mean R^2 0.68-0.74 against RidgeCV's 0.79 in the same
-    folds; the issue's target is within 0.05, this guards what holds today.
+    Measured (10 seeds): mean R^2 0.753-0.801 (mean 0.776) against RidgeCV's
+    0.794 in the same folds; the target is within 0.05.
     """
     sm = pytest.importorskip("statsmodels.api")
     series = sm.datasets.sunspots.load_pandas().data["SUNACTIVITY"]
@@ -200,7 +196,7 @@ def test_quick_start_on_sunspots_is_close_to_ridge():
                            cv=TimeSeriesSplit(5))
     ridge = cross_val_score(pipeline(RidgeCV(), fill_value=0.0), X, y, cv=TimeSeriesSplit(5))
     assert (ours > 0.5).all()
-    assert ours.mean() > ridge.mean() - 0.1
+    assert ours.mean() > ridge.mean() - 0.05
 
 
 @pytest.mark.slow

@@ -7,6 +7,7 @@ from skattn._linear import (
     diebold_mariano,
     feature_moments,
     find_target_feature,
+    history_bounds,
     spread_floor,
 )
 
@@ -97,6 +98,17 @@ def test_per_step_moments_center_each_step_and_pool_the_spread():
     assert feature_moments(X, per_step=True, chunk_rows=9)[1][0] == pytest.approx(std[0])
     X[:, 2] = np.nan  # a step never observed takes the feature's mean
     assert feature_moments(X, per_step=True)[0][2, 0] == pytest.approx(np.nanmean(X))
+
+
+def test_history_bounds_are_the_standardised_range_in_any_chunking():
+    rng = np.random.default_rng(9)
+    history = rng.normal(loc=50.0, scale=4.0, size=(300, 5))
+    history[rng.random(history.shape) < 0.1] = np.nan
+    center = np.nanmean(history, axis=0)
+    expected = [np.nanmin((history - center) / 4.0), np.nanmax((history - center) / 4.0)]
+    np.testing.assert_allclose(history_bounds(history, center, 4.0), expected)
+    np.testing.assert_allclose(history_bounds(history, center, 4.0, chunk_rows=7), expected)
+    assert history_bounds(np.full((3, 2), np.nan), np.zeros(2), 1.0).tolist() == [-1.0, 1.0]
 
 
 def test_spread_floor_is_positive_even_for_flat_windows():
