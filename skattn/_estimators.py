@@ -47,6 +47,8 @@ ROUTED_PREFIXES = ("optimizer", "criterion", "iterator_train", "iterator_valid",
 AUTO_STEPS = 4000
 AUTO_EARLY_STOPPING_MIN_SAMPLES = 30
 AUTO_LARGE_DATA = 100_000
+# Most CPU threads n_threads may ask for (libgomp aborts the process on absurd counts).
+MAX_THREADS = 1024
 # Upper bound on the elements of the largest activation of one predict chunk.
 _PREDICT_CHUNK_ELEMENTS = 2**24
 
@@ -66,7 +68,7 @@ def resolve_n_threads(n_threads):
     it keeps results identical whatever else the machine is doing. Large
     models on an otherwise idle machine can ask for more.
     """
-    return 1 if n_threads is None else n_threads
+    return 1 if n_threads is None else int(n_threads)
 
 
 @contextlib.contextmanager
@@ -97,8 +99,34 @@ def _torch_state(n_threads, device, seed):
             torch.set_num_threads(previous_threads)
 
 
+# Parameters that fix the network's shape or form: changing one after fit
+# needs a new fit (warm_start refuses it, save refuses to write it).
+ARCHITECTURE_PARAMS = (
+    "cell", "hidden_size", "num_layers", "dropout", "bidirectional", "attention",
+    "attention_values", "n_heads", "single_attention_vector", "window_norm",
+    "target_feature", "linear_skip", "n_features",
+)
+
+
+@contextlib.contextmanager
+def _plain_params(estimator):
+    """numpy scalars among the parameters (``np.arange`` grids in a search)
+    as Python numbers while fitting, since torch refuses ``np.int64`` sizes;
+    the objects the user set are restored afterwards."""
+    originals = {
+        name: value for name, value in vars(estimator).items()
+        if name in estimator._get_param_names() and isinstance(value, np.generic)
+    }
+    for name, value in originals.items():
+        setattr(estimator, name, value.item())
+    try:
+        yield
+    finally:
+        vars(estimator).update(originals)
+
+
 def _has_attention(estimator):
-    if estimator.attention == "none":
+    if estimator._fitted_param("attention") == "none":
         raise AttributeError(
             f"{type(estimator).__name__} with attention='none' has no attention "
             "weights: it is the same network without attention, for comparison."
@@ -107,12 +135,20 @@ def _has_attention(estimator):
 
 
 def _has_feature_attention(estimator):
-    if estimator.attention not in FEATURE_ATTENTIONS:
+    attention = estimator._fitted_param("attention")
+    if attention not in FEATURE_ATTENTIONS:
         raise AttributeError(
-            f"{type(estimator).__name__} with attention={estimator.attention!r} has no "
+            f"{type(estimator).__name__} with attention={attention!r} has no "
             f"feature attention; use one of {FEATURE_ATTENTIONS}."
         )
     return True
+
+
+def _same_value(a, b):
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError):
+        return a is b
 
 
 class _BaseAttentionRNN(BaseEstimator):
@@ -143,7 +179,7 @@ class _BaseAttentionRNN(BaseEstimator):
         "gradient_clip": [Interval(Real, 0, None, closed="neither"), None],
         "callbacks": [list, None],
         "warm_start": ["boolean"],
-        "n_threads": [Interval(Integral, 1, None, closed="left"), None],
+        "n_threads": [Interval(Integral, 1, MAX_THREADS, closed="both"), None],
         "device": [str, torch.device],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -367,9 +403,49 @@ class _BaseAttentionRNN(BaseEstimator):
         self : estimator
             The fitted estimator.
         """
+        with _plain_params(self):
+            return self._fit(X, y)
+
+    def _architecture(self):
+        return {name: getattr(self, name) for name in ARCHITECTURE_PARAMS}
+
+    def _fitted_param(self, name):
+        """A parameter of the fitted network (a later set_params changes the
+        next fit, not this one); the current one before any fit."""
+        return getattr(self, "_architecture_at_fit", {}).get(name, getattr(self, name))
+
+    def _changed_architecture(self):
+        """Names of the architecture parameters set differently since fit."""
+        fitted = getattr(self, "_architecture_at_fit", None)
+        if fitted is None:
+            return []
+        return [name for name, value in self._architecture().items()
+                if not _same_value(fitted.get(name), value)]
+
+    def _check_architecture(self):
+        state_size = self.hidden_size * (2 if self.bidirectional else 1)
+        if self.attention == "multihead" and self.n_heads > state_size:
+            raise ValueError(
+                f"n_heads={self.n_heads} is more than the recurrent state has dimensions "
+                f"({state_size} = hidden_size x directions): each head needs at least one. "
+                f"Use n_heads <= {state_size} or a larger hidden_size."
+            )
+
+    def _fit(self, X, y):
         self._check_extra_params()
+        self._check_architecture()
         device = self._check_device()
         warm = self.warm_start and hasattr(self, "net_")
+        if warm and self._changed_architecture():
+            changed = ", ".join(
+                f"{name} (fitted with {self._architecture_at_fit[name]!r}, now "
+                f"{getattr(self, name)!r})" for name in self._changed_architecture()
+            )
+            raise ValueError(
+                f"warm_start=True continues training the fitted network, but {changed} "
+                "changed since it was fitted. Set them back, or set warm_start=False to "
+                "train a new network."
+            )
         previous_state = dict(vars(self)) if warm else None
         X, y = validate_windows(self, X, y, reset=True, y_numeric=self._y_numeric)
         previous_shape = (
@@ -392,8 +468,10 @@ class _BaseAttentionRNN(BaseEstimator):
         y_tensor = as_tensor(targets, device)
         with _torch_state(self.n_threads, device, seed):
             if warm:
+                self.net_ = self._continued_net(n_outputs, seed, len(X))
                 self.net_.partial_fit(X_tensor, y_tensor)
             else:
+                self._architecture_at_fit = self._architecture()
                 for name in ("network_dropped_", "skip_anchor_"):
                     vars(self).pop(name, None)
                 level = self._find_target_feature(X, targets)
@@ -405,9 +483,24 @@ class _BaseAttentionRNN(BaseEstimator):
             if self.net_.module_.skip is not None and self.net_.train_split is not None:
                 self._keep_network_if_it_helps(X_tensor, y_tensor)
         self._check_training_faults()
+        self._check_outputs_finite(X)
         self._check_learned(targets)
         self._store_attention_summary(X)
         return self
+
+    def _continued_net(self, n_outputs, seed, n_samples):
+        """A net built from the current parameters (schedule, lr, optimizer,
+        callbacks) that continues from the fitted weights, optimizer state
+        and history (warm_start)."""
+        previous = self.net_
+        net = self._build_net(n_outputs, seed, n_samples).initialize()
+        net.module_.load_state_dict(previous.module_.state_dict())
+        if type(net.optimizer_) is type(previous.optimizer_):
+            net.optimizer_.load_state_dict(previous.optimizer_.state_dict())
+            for group in net.optimizer_.param_groups:
+                group["lr"] = self.lr
+        net.history = previous.history
+        return net
 
     def _check_training_faults(self):
         """Warn about (or refuse) a fit that diverged or was interrupted."""
@@ -456,6 +549,15 @@ class _BaseAttentionRNN(BaseEstimator):
         """Warn when training got no closer to the targets than a constant does."""
         losses = [row["train_loss"] for row in self.net_.history if "train_loss" in row]
         constant = self._constant_loss(targets)
+        if losses and constant > 0 and losses[-1] > 10 * constant and not self._restored_best():
+            warnings.warn(
+                f"Training is unstable: the last epoch's training loss ({losses[-1]:.4g}) is "
+                f"more than 10 times a constant prediction's ({constant:.4g}), and the model "
+                f"keeps those weights. Lower lr (now {self.lr}) or set gradient_clip.",
+                ConvergenceWarning,
+                stacklevel=4,
+            )
+            return
         if not losses or not constant > 0 or min(losses) < 0.9 * constant:
             return
         warnings.warn(
@@ -467,6 +569,26 @@ class _BaseAttentionRNN(BaseEstimator):
             ConvergenceWarning,
             stacklevel=3,
         )
+
+    def _check_outputs_finite(self, X):
+        """Refuse a fit whose weights give NaN or inf on its own training
+        windows (finite weights can still overflow: SGD with a huge lr)."""
+        sample = X[:: max(1, len(X) // 1024)]
+        outputs = self._infer(sample, ("prediction",))["prediction"]
+        if np.isfinite(outputs).all():
+            return
+        del self.net_
+        raise ValueError(
+            f"Training diverged: after {self.n_iter_} epoch(s) the network's output on "
+            f"its own training windows is NaN or inf (lr={self.lr}, optimizer="
+            f"{getattr(self.optimizer, '__name__', self.optimizer)}). Lower lr, or set "
+            "gradient_clip, and fit again."
+        )
+
+    def _restored_best(self):
+        """Whether early stopping put back the weights of an earlier epoch."""
+        callback = dict(self.net_.callbacks_).get("early_stopping")
+        return callback is not None and callback.best_epoch_ != len(self.net_.history)
 
     def _set_input_statistics(self, X, level):
         """Set the module's input standardisation (per feature, NaN ignored)
@@ -560,10 +682,11 @@ class _BaseAttentionRNN(BaseEstimator):
         for name in ("attention_weights_", "feature_weights_", "head_weights_"):
             if hasattr(self, name):
                 delattr(self, name)
-        if self.attention == "none":
+        attention = self._fitted_param("attention")
+        if attention == "none":
             return
         means = self._infer(X, ("temporal", "feature", "heads"), reduce="mean")
-        primary = "feature" if self.attention == "feature" else "temporal"
+        primary = "feature" if attention == "feature" else "temporal"
         self.attention_weights_ = means[primary]
         if "feature" in means:
             self.feature_weights_ = means["feature"]
@@ -584,11 +707,12 @@ class _BaseAttentionRNN(BaseEstimator):
     def _predict_chunk_size(self):
         """Windows per predict chunk: the widest activation per time step of
         this architecture times the chunk stays under _PREDICT_CHUNK_ELEMENTS."""
-        widths = [self.hidden_size * (2 if self.bidirectional else 1)]
-        if self.attention == "multihead":
-            widths.append(self.n_heads * self.n_timesteps_)  # (heads, T, T) scores
-        if self.attention in FEATURE_ATTENTIONS:
-            widths.append(self.n_features_per_step_ * self.hidden_size)  # per-feature embeddings
+        hidden_size, attention = self._fitted_param("hidden_size"), self._fitted_param("attention")
+        widths = [hidden_size * (2 if self._fitted_param("bidirectional") else 1)]
+        if attention == "multihead":
+            widths.append(self._fitted_param("n_heads") * self.n_timesteps_)  # (heads, T, T)
+        if attention in FEATURE_ATTENTIONS:
+            widths.append(self.n_features_per_step_ * hidden_size)  # per-feature embeddings
         return max(1, _PREDICT_CHUNK_ELEMENTS // (self.n_timesteps_ * max(widths)))
 
     def _infer(self, X, keys, *, reduce="concat"):
@@ -641,7 +765,19 @@ class _BaseAttentionRNN(BaseEstimator):
         return validate_windows(self, X, reset=False)
 
     def _raw_predict(self, X):
-        return self._infer(self._validated(X), ("prediction",))["prediction"]
+        """The network's outputs; raises rather than return NaN or inf for
+        (finite, validated) windows."""
+        outputs = self._infer(self._validated(X), ("prediction",))["prediction"]
+        bad = ~np.isfinite(outputs).reshape(len(outputs), -1).all(axis=1)
+        if bad.any():
+            rows = np.flatnonzero(bad)
+            raise ValueError(
+                f"The network's output is NaN or inf for {len(rows)} window(s) (rows "
+                f"{rows[:10].tolist()}{' ...' if len(rows) > 10 else ''}) although their "
+                "values are finite: they are far outside what it was trained on, or its "
+                "weights overflow. Check these windows' scale against the training data."
+            )
+        return outputs
 
     def _weights_output(self, X, key, labels, as_frame):
         index = getattr(X, "index", None) if is_pandas(X) else None
@@ -676,16 +812,17 @@ class _BaseAttentionRNN(BaseEstimator):
             (n_samples, n_heads, n_timesteps) with ``per_head=True``. Each
             row sums to 1; missing steps get exactly 0.
         """
-        if per_head and self.attention != "multihead":
+        attention = self._fitted_param("attention")
+        if per_head and attention != "multihead":
             raise ValueError(
-                f"per_head=True needs attention='multihead', not {self.attention!r}."
+                f"per_head=True needs attention='multihead', not {attention!r}."
             )
         if per_head and as_frame:
             raise ValueError("per_head=True gives a 3-D array; it cannot be a DataFrame.")
         self._check_fitted()
         if per_head:
             return self._weights_output(X, "heads", None, as_frame=False)
-        if self.attention == "feature":
+        if attention == "feature":
             return self._weights_output(X, "feature", self.feature_labels_, as_frame)
         return self._weights_output(X, "temporal", self.time_labels_, as_frame)
 
@@ -740,7 +877,7 @@ _PARAMETERS_DOC = """
         "states": the recurrent states, as the reference recipes do; a state
         carries earlier steps, so its weight may stand for an earlier value.
     n_heads : int, default=4
-        Heads of ``attention="multihead"``.
+        Heads of ``attention="multihead"``; at most hidden_size x directions.
     single_attention_vector : bool, default=False
         With ``attention="per_feature"``, share one temporal vector.
     window_norm : {"none", "last"}, default="none"
@@ -816,7 +953,7 @@ _PARAMETERS_DOC = """
         restored afterwards). None means 1: on shared or small machines more
         threads are often many times slower (see README, "Speed"); use
         ``GridSearchCV(n_jobs=...)`` to use more cores, or raise this for one
-        large model on an idle machine.
+        large model on an idle machine. At most 1024.
     device : str or torch.device, default="cpu"
         "cpu", "cuda" or "cuda:<index>".
     random_state : int, RandomState instance or None, default=None

@@ -101,7 +101,8 @@ class AttentionNet(NeuralNet):
 
     Faults during training never leave broken weights behind: the weights of
     the last finished epoch are kept (a CPU copy), and restored when an epoch
-    ends with a non-finite training loss (the history row of that epoch gets
+    ends with a non-finite training loss or non-finite weights (the history
+    row of that epoch gets
     ``"diverged": True`` and training stops) or when training is interrupted
     with Ctrl-C (``"interrupted": True``; skorch then ends training as usual).
     """
@@ -169,7 +170,13 @@ class AttentionNet(NeuralNet):
                 raise TrainingDiverged
         self.history.record(prefix + "_batch_count", len(losses))
         if training:
-            self.last_good_state = self._module_state()
+            # the loss is computed before each step: the last step can still
+            # leave NaN or inf weights behind (SGD with a huge lr)
+            state = self._module_state()
+            if not all(bool(torch.isfinite(value).all()) for value in state.values()
+                       if value.is_floating_point()):
+                raise TrainingDiverged
+            self.last_good_state = state
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         if isinstance(y_pred, tuple):

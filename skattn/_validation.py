@@ -118,9 +118,12 @@ def _fast_path_windows(estimator, X):
     shape = (estimator.n_timesteps_, estimator.n_features_per_step_)
     if X.ndim == 2 and X.shape[1] == estimator.n_features_in_:
         X = X.reshape(len(X), *shape)
-    if X.ndim != 3 or X.shape[1:] != shape or not np.isfinite(X).all():
+    if X.ndim != 3 or X.shape[1:] != shape:
         return None
-    return X.astype(np.float32, copy=False)
+    X = X.astype(np.float32, copy=False)
+    # checked after the cast: a float64 value beyond float32's range becomes
+    # inf here, and the full path refuses it as fit does
+    return X if np.isfinite(X).all() else None
 
 
 def validate_windows(estimator, X, y=None, *, reset, y_numeric=True):
@@ -255,13 +258,15 @@ def validate_windows(estimator, X, y=None, *, reset, y_numeric=True):
 
 
 def as_tensor(X, device):
-    """A torch tensor of ``X`` on ``device``, copying read-only arrays (memmaps).
+    """A torch tensor of ``X`` on ``device``, copying read-only arrays (memmaps)
+    and arrays that are not C-contiguous (negative strides, ``X[:, ::-1]``),
+    which torch cannot wrap.
 
     A tensor is moved (a no-op when it is already there).
     """
     if isinstance(X, torch.Tensor):
         return X.to(device)
-    return torch.from_numpy(np.require(X, requirements="W")).to(device)
+    return torch.from_numpy(np.require(X, requirements=["W", "C"])).to(device)
 
 
 def check_positive_int(value, name):
