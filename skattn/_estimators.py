@@ -3,6 +3,7 @@
 import contextlib
 import difflib
 import math
+import threading
 import warnings
 from numbers import Integral, Real
 
@@ -71,6 +72,32 @@ def resolve_n_threads(n_threads):
     return 1 if n_threads is None else int(n_threads)
 
 
+# torch's random generator and thread count are process-wide: seeded fits in
+# several threads of one process (joblib's threading backend) take turns.
+_SEEDED_SECTION = threading.RLock()
+# ids of the estimators being fitted right now, to refuse a second concurrent
+# fit of the same object
+_FITTING = set()
+_FITTING_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _fitting(estimator):
+    with _FITTING_LOCK:
+        if id(estimator) in _FITTING:
+            raise RuntimeError(
+                f"This {type(estimator).__name__} is already being fitted in another "
+                "thread; fit one object from one thread at a time (clone it for "
+                "parallel fits)."
+            )
+        _FITTING.add(id(estimator))
+    try:
+        yield
+    finally:
+        with _FITTING_LOCK:
+            _FITTING.discard(id(estimator))
+
+
 @contextlib.contextmanager
 def _torch_state(n_threads, device, seed):
     """Run torch with ``n_threads`` CPU threads and, when ``seed`` is given, a
@@ -78,22 +105,25 @@ def _torch_state(n_threads, device, seed):
 
     Seeding inside ``fork_rng`` keeps results reproducible (dropout draws
     from torch's global generator) without changing the caller's random state.
+    Seeded sections run one at a time in a process, so fits in threads give
+    the same results as sequential ones.
     """
+    if seed is not None:
+        with _SEEDED_SECTION, _torch_state(n_threads, device, None):
+            device = torch.device(device)
+            cuda_devices = [device.index or 0] if device.type == "cuda" else []
+            with torch.random.fork_rng(devices=cuda_devices):
+                torch.random.default_generator.manual_seed(seed)
+                if cuda_devices:
+                    torch.cuda.manual_seed(seed)
+                yield
+        return
     n_threads = resolve_n_threads(n_threads)
     previous_threads = torch.get_num_threads()
     if n_threads != previous_threads:
         torch.set_num_threads(n_threads)
     try:
-        if seed is None:
-            yield
-            return
-        device = torch.device(device)
-        cuda_devices = [device.index or 0] if device.type == "cuda" else []
-        with torch.random.fork_rng(devices=cuda_devices):
-            torch.random.default_generator.manual_seed(seed)
-            if cuda_devices:
-                torch.cuda.manual_seed(seed)
-            yield
+        yield
     finally:
         if torch.get_num_threads() != previous_threads:
             torch.set_num_threads(previous_threads)
@@ -377,8 +407,25 @@ class _BaseAttentionRNN(BaseEstimator):
         )
 
     def _check_device(self):
-        device = torch.device(self.device)
-        if device.type == "cuda" and not torch.cuda.is_available():
+        try:
+            device = torch.device(self.device)
+        except (RuntimeError, TypeError):
+            raise ValueError(
+                f"device={self.device!r} is not a device torch knows: use 'cpu', 'cuda' "
+                "or 'cuda:<index>' (or 'mps' on Apple silicon)."
+            ) from None
+        if device.type not in ("cpu", "cuda", "mps", "xpu"):
+            raise ValueError(
+                f"device={self.device!r}: skattn trains and predicts on 'cpu', 'cuda', "
+                f"'mps' or 'xpu' devices, not on {device.type!r}."
+            )
+        available = torch.cuda.is_available()
+        if device.type == "cuda" and available and (device.index or 0) >= torch.cuda.device_count():
+            raise ValueError(
+                f"device={self.device!r}: torch finds {torch.cuda.device_count()} CUDA "
+                "device(s)."
+            )
+        if device.type == "cuda" and not available:
             raise ValueError(
                 f"device={self.device!r} was requested, but torch finds no CUDA device "
                 "(torch.cuda.is_available() is False); use device='cpu'."
@@ -403,7 +450,7 @@ class _BaseAttentionRNN(BaseEstimator):
         self : estimator
             The fitted estimator.
         """
-        with _plain_params(self):
+        with _fitting(self), _plain_params(self):
             return self._fit(X, y)
 
     def _architecture(self):
