@@ -129,6 +129,8 @@ def _torch_state(n_threads, device, seed):
             torch.set_num_threads(previous_threads)
 
 
+# attentions whose temporal weights are the mean of several heads
+HEADED_ATTENTIONS = ("temporal", "dual", "multihead")
 # Parameters that fix the network's shape or form: changing one after fit
 # needs a new fit (warm_start refuses it, save refuses to write it).
 ARCHITECTURE_PARAMS = (
@@ -845,7 +847,8 @@ class _BaseAttentionRNN(BaseEstimator):
                 (n_samples, n_timesteps * n_features)
             Windows, as in ``fit``.
         per_head : bool, default=False
-            With ``attention="multihead"``, return the weights of each head.
+            Return the weights of each head (``attention`` "temporal", "dual"
+            or "multihead"; the default weights are their mean).
         as_frame : bool, default=False
             Return a DataFrame whose columns are ``time_labels_`` (``lag19``
             .. ``lag0``), or ``feature_labels_`` for ``attention="feature"``,
@@ -860,9 +863,10 @@ class _BaseAttentionRNN(BaseEstimator):
             row sums to 1; missing steps get exactly 0.
         """
         attention = self._fitted_param("attention")
-        if per_head and attention != "multihead":
+        if per_head and attention not in HEADED_ATTENTIONS:
             raise ValueError(
-                f"per_head=True needs attention='multihead', not {attention!r}."
+                f"per_head=True needs one of the attentions with heads {HEADED_ATTENTIONS}, "
+                f"not {attention!r}."
             )
         if per_head and as_frame:
             raise ValueError("per_head=True gives a 3-D array; it cannot be a DataFrame.")
@@ -1048,7 +1052,8 @@ _ATTRIBUTES_DOC = """
     feature_weights_ : ndarray of shape (n_features,)
         Mean feature attention, for ``attention`` "feature" and "dual".
     head_weights_ : ndarray of shape (n_heads, n_timesteps)
-        Mean attention of each head, for ``attention="multihead"``.
+        Mean attention of each head, for the attentions with heads
+        ("temporal", "dual", "multihead").
     time_labels_ : ndarray of str of shape (n_timesteps,)
         ``lag<k>`` for each step, oldest first (``lag0`` is the newest).
     feature_labels_ : ndarray of str of shape (n_features,)

@@ -63,8 +63,9 @@ class AdditiveAttention(nn.Module):
     With ``n_heads`` > 1 each head has its own ``v`` and sums its own slice
     of the values, so the prediction can weigh two steps with opposite signs
     (an autoregression's coefficients), which one softmax cannot. The
-    reported ``"temporal"`` weights are the mean over heads: a step's value
-    reaches the prediction only through its weights in the heads.
+    reported ``"temporal"`` weights are the mean over heads and ``"heads"``
+    gives each head's: a step's value reaches the prediction only through its
+    weights in the heads.
     """
 
     def __init__(self, state_size, n_heads=1):
@@ -78,13 +79,10 @@ class AdditiveAttention(nn.Module):
         query = self.query(states[:, -1:])
         scores = self.score(torch.tanh(self.project(states) + query))  # (batch, time, heads)
         weights = masked_softmax(scores.transpose(1, 2), observed.unsqueeze(1), dim=-1)
-        if self.n_heads == 1:
-            context = torch.bmm(weights, values).squeeze(1)
-            return context, {"temporal": weights.squeeze(1)}
         batch, n_timesteps, size = values.shape
         split = values.view(batch, n_timesteps, self.n_heads, size // self.n_heads)
         context = torch.einsum("bht,bthd->bhd", weights, split).flatten(start_dim=1)
-        return context, {"temporal": weights.mean(dim=1)}
+        return context, {"temporal": weights.mean(dim=1), "heads": weights}
 
 
 def additive_heads(state_size):

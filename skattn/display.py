@@ -17,7 +17,7 @@ import numpy as np
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
-from ._estimators import _BaseAttentionRNN
+from ._estimators import HEADED_ATTENTIONS, _BaseAttentionRNN
 
 _KINDS = ("bar", "heatmap")
 # Beyond this many ticks on an axis only every k-th one is labelled.
@@ -218,8 +218,11 @@ class AttentionDisplay:
             raise ValueError(f"kind must be one of {_KINDS}, got {kind!r}.")
         _check_window_count(max_windows)
         model, X_model = _skattn_model(estimator, X, caller)
-        if per_head and model.attention != "multihead":
-            raise ValueError(f"per_head=True needs attention='multihead', not {model.attention!r}.")
+        if per_head and model._fitted_param("attention") not in HEADED_ATTENTIONS:
+            raise ValueError(
+                f"per_head=True needs one of the attentions with heads {HEADED_ATTENTIONS}, "
+                f"not {model._fitted_param('attention')!r}."
+            )
         over_features = model.attention == "feature"
         labels = model.feature_labels_ if over_features else model.time_labels_
         row_labels, row_name = None, "window"

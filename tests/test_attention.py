@@ -132,8 +132,48 @@ def test_multihead_per_head_weights():
     assert heads.shape == (64, 3, 6)
     np.testing.assert_allclose(heads.mean(axis=1), reg.predict_attention(X), rtol=1e-5)
     assert reg.head_weights_.shape == (3, 6)
-    with pytest.raises(ValueError, match="per_head=True needs attention='multihead'"):
-        AttentionLSTMRegressor(max_epochs=1).fit(X, y).predict_attention(X, per_head=True)
+    with pytest.raises(ValueError, match="per_head=True needs one of the attentions with heads"):
+        AttentionLSTMRegressor(attention="per_feature", max_epochs=1).fit(X, y).predict_attention(
+            X, per_head=True)
+
+
+@pytest.mark.parametrize("target_feature", [None, "auto"])
+def test_the_prediction_uses_each_step_only_through_its_reported_weights(target_feature):
+    """The faithful default, recomputed outside the module: the forecast is
+    the head applied to sum_t w_ht * value_t per head, with w the per-head
+    weights predict_attention reports and value_t a projection of step t's own
+    input alone; their mean is the reported temporal weight."""
+    import torch
+
+    rng = np.random.default_rng(5)
+    series = np.cumsum(rng.normal(size=400))
+    X = np.stack([series[i : i + 10] for i in range(390)])[:, :, None]
+    y = series[10:400]
+    reg = AttentionLSTMRegressor(hidden_size=8, max_epochs=10, early_stopping=False,
+                                 random_state=0, target_feature=target_feature).fit(X, y)
+    assert (reg.target_feature_ is None) == (target_feature is None)
+    module = reg.net_.module_
+    assert module.head.weight.abs().max() > 0.05  # the attention part moves the forecast
+    heads = reg.predict_attention(X, per_head=True)  # (n, heads, T)
+    np.testing.assert_allclose(heads.mean(axis=1), reg.predict_attention(X), rtol=1e-5)
+    windows = torch.as_tensor(X, dtype=torch.float32)
+    with torch.no_grad():
+        seen = ~torch.isnan(windows)
+        inputs, level, spread, _ = module.normalization(windows, seen)
+        step_inputs = inputs
+        if level is not None:
+            relative = inputs[:, :, 0]
+            change = torch.diff(relative, dim=1, prepend=relative[:, :1])
+            step_inputs = torch.cat([inputs, change.unsqueeze(-1)], dim=-1)
+        values = module.value(step_inputs).numpy()  # (n, T, state): step t's input alone
+    n_heads = heads.shape[1]
+    split = values.reshape(len(X), X.shape[1], n_heads, -1)
+    context = np.einsum("nht,nthd->nhd", heads, split).reshape(len(X), -1)
+    output = context @ module.head.weight.detach().numpy().T + module.head.bias.detach().numpy()
+    if level is not None:
+        output = level.numpy() + spread.numpy() * output
+    expected = output[:, 0] * reg.y_scale_[0] + reg.y_mean_[0]
+    np.testing.assert_allclose(reg.predict(X), expected, rtol=1e-4, atol=1e-4 * y.std())
 
 
 def test_single_attention_vector_shares_weights():

@@ -104,9 +104,16 @@ def test_per_head_bars_and_heatmap():
     )
 
 
-def test_per_head_needs_multihead(fitted):
-    with pytest.raises(ValueError, match="multihead"):
-        AttentionDisplay.from_estimator(fitted[0], per_head=True)
+def test_per_head_needs_an_attention_with_heads():
+    X, y = windows()
+    model = AttentionLSTMRegressor(**{**TINY, "attention": "per_feature"}).fit(X, y)
+    with pytest.raises(ValueError, match="attentions with heads"):
+        AttentionDisplay.from_estimator(model, per_head=True)
+    default = AttentionLSTMRegressor(**TINY).fit(X, y)  # additive heads
+    display = AttentionDisplay.from_estimator(default, per_head=True)
+    assert len(display.bars_) == default.head_weights_.shape[0]  # one container per head
+    for head, container in enumerate(display.bars_):
+        np.testing.assert_allclose(bar_heights(container), default.head_weights_[head])
 
 
 def pipeline_and_table(n_rows=80):

@@ -55,3 +55,34 @@ def test_make_forecaster_in_a_grid_search_over_time_series_splits():
     ).fit(X, y)
     assert search.best_params_["window__window_size"] in (6, 12)
     assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+
+
+def test_the_gate_keeps_and_drops_the_network_with_the_recommended_settings():
+    """Both branches of the Diebold-Mariano gate, with FORECASTING_PARAMS as
+    make_forecaster uses them: a squared lag the linear skip cannot fit keeps
+    the network (and it beats the linear part on new windows); a linear target
+    drops it (the forecast is then exactly the linear part)."""
+    import torch
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(900, 6, 1))
+    nonlinear = X[:, -1, 0] + 1.5 * (X[:, 2, 0] ** 2 - 1) + 0.1 * rng.normal(size=900)
+    linear = 0.8 * X[:, -1, 0] - 0.3 * X[:, 2, 0] + 0.5 * rng.normal(size=900)
+    windows = torch.as_tensor(X[700:], dtype=torch.float32)
+
+    def linear_part(reg):
+        with torch.no_grad():
+            skip = reg.net_.module_.skip(windows.flatten(1))[:, 0].numpy()
+        return skip * reg.y_scale_[0] + reg.y_mean_[0]
+
+    kept = AttentionLSTMRegressor(**FORECASTING_PARAMS, random_state=0)
+    kept.fit(X[:700], nonlinear[:700])
+    assert kept.network_dropped_ is False
+    linear_mse = np.mean((linear_part(kept) - nonlinear[700:]) ** 2)
+    assert np.mean((kept.predict(X[700:]) - nonlinear[700:]) ** 2) < 0.7 * linear_mse
+
+    dropped = AttentionLSTMRegressor(**FORECASTING_PARAMS, random_state=0)
+    dropped.fit(X[:700], linear[:700])
+    assert dropped.network_dropped_ is True
+    np.testing.assert_allclose(dropped.predict(X[700:]), linear_part(dropped), rtol=1e-5,
+                               atol=1e-5)
