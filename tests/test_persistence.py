@@ -192,3 +192,49 @@ def _saved(reg, tmp_path):
     reg = reg.set_params(device="cpu")
     skattn.save(reg, tmp_path / "m.skattn")
     return tmp_path / "m.skattn"
+
+
+def test_a_cuda_pickle_predicts_on_a_machine_without_cuda(data, tmp_path):
+    """The pickle of a model whose tensors live on "cuda:0" unpickles and
+    predicts on a CPU-only machine. With a GPU: a real CUDA fit, unpickled in
+    a subprocess that sees no GPU. Without one: the same pickle built on the
+    CPU, its tensors tagged "cuda:0" by a torch serialization hook, so
+    unpickling goes through torch's CUDA-to-CPU mapping for real."""
+    import pickle
+    import subprocess
+    import sys
+
+    X, y = data
+    if torch.cuda.is_available():
+        reg = AttentionLSTMRegressor(**FAST, device="cuda").fit(X, y)
+        expected = reg.predict(X)
+        (tmp_path / "cuda.pkl").write_bytes(pickle.dumps(reg))
+        np.save(tmp_path / "X.npy", X)
+        np.save(tmp_path / "expected.npy", expected)
+        script = (
+            "import pickle, sys, numpy as np, torch; assert not torch.cuda.is_available(); "
+            "d = sys.argv[1]; m = pickle.load(open(d + '/cuda.pkl', 'rb')); "
+            "p = m.predict(np.load(d + '/X.npy')); "
+            "np.testing.assert_allclose(p, np.load(d + '/expected.npy'), rtol=1e-4, atol=1e-5); "
+            "assert m.net_.module_.head.weight.device.type == 'cpu'"
+        )
+        env = {**__import__("os").environ, "CUDA_VISIBLE_DEVICES": ""}
+        subprocess.run([sys.executable, "-c", script, str(tmp_path)], check=True, env=env)
+        return
+    import torch.serialization as serialization
+
+    reg = AttentionLSTMRegressor(**FAST).fit(X, y)
+    expected = reg.predict(X)
+    reg.set_params(device="cuda")
+    reg.net_.set_params(device="cuda")
+    registry = list(serialization._package_registry)
+    serialization.register_package(-100, lambda storage: "cuda:0", lambda storage, loc: None)
+    try:
+        blob = pickle.dumps(reg)
+    finally:
+        serialization._package_registry[:] = registry
+    assert b"cuda:0" in blob
+    with pytest.warns(UserWarning, match="no CUDA devices are available"):
+        loaded = pickle.loads(blob)
+    assert loaded.net_.module_.head.weight.device.type == "cpu"
+    np.testing.assert_array_equal(loaded.predict(X), expected)
