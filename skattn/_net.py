@@ -116,14 +116,23 @@ class AttentionNet(NeuralNet):
             self.history.record("diverged", True)
             return self
         except KeyboardInterrupt:
-            # skorch callbacks (EarlyStopping) stop training the same way, but
-            # after an epoch has finished; only a stop mid-epoch loses work
+            # skorch's EarlyStopping stops training the same way, after an
+            # epoch has finished; any other stop (Ctrl-C, a callback) is an
+            # interruption, and only a stop mid-epoch loses work
             if "train_loss" not in self.history[-1]:
                 self.module_.load_state_dict(self.last_good_state)
+                self.history.record("interrupted", True)
+            elif not self._stopped_early():
                 self.history.record("interrupted", True)
             raise
         finally:
             del self.last_good_state
+
+    def _stopped_early(self):
+        return any(
+            getattr(callback, "misses_", 0) >= getattr(callback, "patience", float("inf"))
+            for _, callback in self.callbacks_
+        )
 
     def _module_state(self):
         return {name: value.detach().to("cpu", copy=True) for name, value in

@@ -343,3 +343,23 @@ def test_one_object_fitted_from_two_threads_at_once_is_refused(data):
         reg.fit(X, y)
     worker.join()
     assert np.isfinite(reg.predict(X)).all()  # the first fit finished intact
+
+
+def test_a_stop_raised_by_a_callback_is_flagged_early_stopping_is_not(data):
+    from skorch.callbacks import Callback
+
+    class StopAtEpochTwo(Callback):
+        def on_epoch_end(self, net, **kwargs):
+            if len(net.history) == 2:
+                raise KeyboardInterrupt
+
+    X, y = data
+    reg = AttentionLSTMRegressor(**{**FAST, "max_epochs": 5},
+                                 callbacks=[("stop", StopAtEpochTwo())])
+    with pytest.warns(UserWarning, match="interrupted in epoch 2"):
+        reg.fit(X, y)
+    assert reg.history_[-1, "interrupted"] is True and reg.n_iter_ == 2
+    stopped = AttentionLSTMRegressor(max_epochs=200, n_iter_no_change=2, early_stopping=True,
+                                     hidden_size=8, random_state=0).fit(X, y)
+    assert len(stopped.history_) < 200
+    assert "interrupted" not in stopped.history_[-1]
