@@ -137,6 +137,29 @@ def test_multihead_per_head_weights():
             X, per_head=True)
 
 
+def test_multihead_pooled_output_is_the_weighted_sum_of_its_values():
+    """Multi-head attention: the pooled output is exactly sum_t a_ht value_ht
+    with a the per-head weights predict_attention reports."""
+    import torch
+
+    X, y = planted_step(64, 6, 2, step=2, seed=0)
+    reg = AttentionLSTMRegressor(attention="multihead", n_heads=2, hidden_size=6, max_epochs=2,
+                                 random_state=0).fit(X, y)
+    module, attention = reg.net_.module_, reg.net_.module_.temporal_attention
+    windows = torch.as_tensor(X, dtype=torch.float32)
+    with torch.no_grad():
+        inputs = module.normalization(windows, ~torch.isnan(windows))[0]
+        states, _ = module.encoder(inputs)
+        values = module.value(inputs)
+        pooled, _ = attention(states, values, torch.ones(64, 6, dtype=bool))
+        split = attention._split_heads(attention.value(values))  # (batch, heads, time, size)
+    heads = torch.as_tensor(reg.predict_attention(X, per_head=True), dtype=torch.float32)
+    context = torch.einsum("bht,bhtd->bhd", heads, split).flatten(start_dim=1)
+    with torch.no_grad():
+        expected = attention.out(context)
+    np.testing.assert_allclose(pooled.numpy(), expected.numpy(), atol=1e-5)
+
+
 @pytest.mark.parametrize("target_feature", [None, "auto"])
 def test_the_prediction_uses_each_step_only_through_its_reported_weights(target_feature):
     """The faithful default, recomputed outside the module: the forecast is
@@ -177,11 +200,25 @@ def test_the_prediction_uses_each_step_only_through_its_reported_weights(target_
 
 
 def test_single_attention_vector_shares_weights():
+    """With single_attention_vector every state dimension sums the values with
+    the one reported vector; without it each dimension has its own."""
+    import torch
+
     X, y = planted_step(64, 6, 2, step=2, seed=0)
-    reg = AttentionLSTMRegressor(
-        attention="per_feature", single_attention_vector=True, max_epochs=1, random_state=0
-    ).fit(X, y)
-    np.testing.assert_allclose(reg.predict_attention(X).sum(axis=1), 1.0, rtol=1e-5)
+    windows = torch.as_tensor(X, dtype=torch.float32)
+    for single in (True, False):
+        reg = AttentionLSTMRegressor(attention="per_feature", single_attention_vector=single,
+                                     attention_values="states", max_epochs=1, random_state=0)
+        reg.fit(X, y)
+        module = reg.net_.module_
+        with torch.no_grad():
+            inputs = module.normalization(windows, ~torch.isnan(windows))[0]
+            states, _ = module.encoder(inputs)
+            context, _ = module.temporal_attention(states, states, torch.ones(64, 6, dtype=bool))
+        reported = torch.as_tensor(reg.predict_attention(X), dtype=torch.float32)
+        shared = torch.einsum("bt,bts->bs", reported, states)
+        np.testing.assert_allclose(reg.predict_attention(X).sum(axis=1), 1.0, rtol=1e-5)
+        assert torch.allclose(context, shared, atol=1e-5) == single
 
 
 def test_attention_with_labels_through_a_pipeline():

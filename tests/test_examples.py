@@ -25,7 +25,9 @@ def test_quickstart_finds_the_planted_lag(capsys):
     out = capsys.readouterr().out
     assert "attention peaks at lag 7 (planted: 7)" in out
     r2 = float(out.split("rows: ")[1].split()[0])
-    assert r2 > 0.0
+    # y is a noise series 7 steps back: no last-value or linear-trend shortcut
+    # exists (R^2 about 0), so this measures the lag found (measured: 0.96)
+    assert r2 > 0.9
 
 
 def run_plot_example(name, tmp_path, capsys, *args):
