@@ -2,6 +2,7 @@
 
 from ._estimators import AttentionLSTMClassifier, AttentionLSTMRegressor
 from ._forecasting import FORECASTING_PARAMS, make_forecaster
+from ._panel import PanelSplit
 from ._persistence import load, save
 from ._windowing import SlidingWindowTransformer, make_supervised
 from .display import AttentionDisplay, ForecastDisplay
@@ -14,6 +15,7 @@ __all__ = [
     "AttentionLSTMClassifier",
     "AttentionLSTMRegressor",
     "ForecastDisplay",
+    "PanelSplit",
     "SlidingWindowTransformer",
     "__version__",
     "load",

@@ -12,6 +12,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from ._panel import check_time_order, is_panel, series_codes
 from ._validation import check_positive_int, is_pandas, reject_sparse
 
 SEASON_PREFIX = "season"
@@ -195,6 +196,8 @@ class SlidingWindowTransformer(TransformerMixin, BaseEstimator):
                 "rows 0, 1, ...; build it before any split)."
             )
         index = X.index
+        if is_panel(X):
+            index = index.get_level_values(-1)  # the time level of (series id, time)
         if reset:
             self.index_frequency_ = None
             if isinstance(index, pd.DatetimeIndex):
@@ -276,19 +279,23 @@ class SlidingWindowTransformer(TransformerMixin, BaseEstimator):
         positions = None
         if self.seasonal_period is not None:
             positions = self._positions(_as_table(X), reset=False)
+        codes = None
+        if is_panel(X):
+            check_time_order(X.index)
+            codes = series_codes(X.index)[0]
         X = self._validate(X, reset=False)
         if positions is not None:
             terms = _seasonal_terms(positions, self.seasonal_period).astype(X.dtype)
             X = np.hstack([X, terms])
         window_size = check_positive_int(self.window_size, "window_size")
-        n_rows, n_features = X.shape
-        padded = np.full((n_rows + window_size - 1, n_features), self.fill_value, dtype=X.dtype)
-        padded[window_size - 1 :] = X
-        # (n_rows, n_features, window_size) view -> time major copy
-        windows = np.lib.stride_tricks.sliding_window_view(padded, window_size, axis=0)
-        return np.ascontiguousarray(windows.transpose(0, 2, 1)).reshape(
-            n_rows, window_size * n_features
-        )
+        if codes is None:
+            return _windows(X, window_size, self.fill_value)
+        # a panel: each series windowed on its own, rows kept where they are
+        windows = np.empty((len(X), window_size * X.shape[1]), dtype=X.dtype)
+        for code in np.unique(codes):
+            rows = np.flatnonzero(codes == code)
+            windows[rows] = _windows(X[rows], window_size, self.fill_value)
+        return windows
 
     def get_feature_names_out(self, input_features=None):
         """Names of the window columns: ``<feature>_lag<k>``, oldest lag first.
@@ -324,6 +331,48 @@ class SlidingWindowTransformer(TransformerMixin, BaseEstimator):
         return tags
 
 
+def _windows(X, window_size, fill_value):
+    """(n_rows, window_size * n_features) windows of the rows of ``X``, the
+    first ``window_size - 1`` rows padded with ``fill_value``."""
+    n_rows, n_features = X.shape
+    padded = np.full((n_rows + window_size - 1, n_features), fill_value, dtype=X.dtype)
+    padded[window_size - 1 :] = X
+    # (n_rows, n_features, window_size) view -> time major copy
+    windows = np.lib.stride_tricks.sliding_window_view(padded, window_size, axis=0)
+    return np.ascontiguousarray(windows.transpose(0, 2, 1)).reshape(
+        n_rows, window_size * n_features
+    )
+
+
+def _panel_supervised(series, horizon, exog):
+    """make_supervised for each series of a panel, concatenated in order."""
+    import pandas as pd
+
+    check_time_order(series.index)
+    if exog is not None and not (is_pandas(exog) and exog.index.equals(series.index)):
+        raise ValueError(
+            "With a panel series (a MultiIndex of series id and time), exog must be "
+            "pandas with the same index, so each series gets its own exogenous rows."
+        )
+    codes, ids = series_codes(series.index)
+    short = [ids[code] for code in range(len(ids)) if (codes == code).sum() <= horizon]
+    if short:
+        raise ValueError(
+            f"{len(short)} series of the panel have at most horizon={horizon} values, so no "
+            f"target is known for them (first: {short[0]!r}); drop them or lower horizon."
+        )
+    parts_X, parts_y = [], []
+    for code in range(len(ids)):
+        rows = np.flatnonzero(codes == code)
+        part = series.iloc[rows]
+        part_exog = None if exog is None else exog.iloc[rows].reset_index(drop=True)
+        X_part, y_part = make_supervised(part.reset_index(drop=True), horizon, part_exog)
+        X_part.index = y_part.index = part.index[: len(rows) - horizon]
+        parts_X.append(X_part)
+        parts_y.append(y_part)
+    return pd.concat(parts_X), pd.concat(parts_y)
+
+
 def make_supervised(series, horizon=1, exog=None):
     """Align a time series with its future values as a supervised (X, y) pair.
 
@@ -336,7 +385,10 @@ def make_supervised(series, horizon=1, exog=None):
     Parameters
     ----------
     series : array-like of shape (n_rows,) or pandas Series
-        The time-ordered target series.
+        The time-ordered target series. A pandas Series with a MultiIndex
+        (series id, ..., time) is a panel: each series is shifted on its own,
+        so no row's target comes from another series, and each loses its
+        own last ``horizon`` rows.
     horizon : int, default=1
         How many steps ahead to forecast; must be >= 1.
     exog : array-like of shape (n_rows,) or (n_rows, n_exog), default=None
@@ -369,6 +421,8 @@ def make_supervised(series, horizon=1, exog=None):
 
     horizon = check_positive_int(horizon, "horizon")
     reject_sparse(series, input_name="series")
+    if is_panel(series):
+        return _panel_supervised(series, horizon, exog)
     as_pandas = isinstance(series, (pd.Series, pd.DataFrame)) or isinstance(
         exog, (pd.Series, pd.DataFrame)
     )

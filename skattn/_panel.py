@@ -1,0 +1,128 @@
+"""Many series in one table (a panel): rows indexed by (series id, time).
+
+A pandas MultiIndex whose first level names the series and whose last level
+is the time marks a panel. ``make_supervised`` shifts each series on its own
+(no row's target comes from another series), ``SlidingWindowTransformer``
+windows each series on its own (padding its first rows), and
+:class:`PanelSplit` splits on time across all series, yielding plain index
+arrays for ``cross_val_score`` and ``GridSearchCV``.
+"""
+
+from numbers import Integral
+
+import numpy as np
+from sklearn.model_selection import BaseCrossValidator
+from sklearn.utils._param_validation import Interval, validate_params
+
+
+def is_panel(X):
+    """Whether ``X`` is pandas with a MultiIndex of (series id, ..., time)."""
+    import pandas as pd
+
+    index = getattr(X, "index", None)
+    return isinstance(index, pd.MultiIndex) and index.nlevels >= 2
+
+
+def series_codes(index):
+    """(codes, ids): the series of each row as an integer code, and the ids."""
+    codes, ids = index.get_level_values(0).factorize()
+    return np.asarray(codes), ids
+
+
+def check_time_order(index):
+    """Raise ValueError naming the first series whose rows are not in
+    increasing time order (or that repeats a time)."""
+    codes, ids = series_codes(index)
+    times = index.get_level_values(-1)
+    for code in range(len(ids)):
+        series_times = times[codes == code]
+        if not series_times.is_monotonic_increasing or not series_times.is_unique:
+            raise ValueError(
+                f"Series {ids[code]!r} of the panel is not in increasing time order (or "
+                "repeats a time): sort the table by series and time first, e.g. "
+                "X.sort_index()."
+            )
+
+
+class PanelSplit(BaseCrossValidator):
+    """Time-ordered splits of a panel, on time across all series.
+
+    The distinct times of ``X``'s last index level are sorted; the last
+    ``n_splits * test_size`` of them form ``n_splits`` consecutive test
+    blocks. Split ``k`` tests on the rows whose time falls in block ``k`` and
+    trains on the rows whose time comes before it, less the ``gap`` times
+    just before the block (so multi-step targets of training rows cannot
+    reach into it). Every series contributes to every split; the indices are
+    plain integer positions, so ``cross_val_score`` and ``GridSearchCV``
+    work as with ``TimeSeriesSplit``.
+
+    Parameters
+    ----------
+    n_splits : int, default=5
+        Number of splits (>= 1).
+    test_size : int, default=1
+        Distinct times per test block.
+    gap : int, default=0
+        Distinct times left out between training and test.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from skattn import PanelSplit
+    >>> index = pd.MultiIndex.from_product([["a", "b"], range(5)], names=["id", "t"])
+    >>> X = pd.DataFrame({"value": np.arange(10.0)}, index=index)
+    >>> [(train.tolist(), test.tolist()) for train, test in PanelSplit(2).split(X)]
+    [([0, 1, 2, 5, 6, 7], [3, 8]), ([0, 1, 2, 3, 5, 6, 7, 8], [4, 9])]
+    """
+
+    @validate_params(
+        {
+            "n_splits": [Interval(Integral, 1, None, closed="left")],
+            "test_size": [Interval(Integral, 1, None, closed="left")],
+            "gap": [Interval(Integral, 0, None, closed="left")],
+        },
+        prefer_skip_nested_validation=True,
+    )
+    def __init__(self, n_splits=5, *, test_size=1, gap=0):
+        self.n_splits = n_splits
+        self.test_size = test_size
+        self.gap = gap
+
+    def get_n_splits(self, X=None, y=None, groups=None):
+        """Number of splits."""
+        return self.n_splits
+
+    def split(self, X, y=None, groups=None):
+        """Yield ``(train, test)`` integer positions of the rows of ``X``.
+
+        Parameters
+        ----------
+        X : pandas DataFrame or Series with a MultiIndex (series id, time)
+        y, groups : ignored
+        """
+        if not is_panel(X):
+            raise ValueError(
+                "PanelSplit needs X as pandas with a MultiIndex (series id, ..., time); "
+                f"got {type(X).__name__}"
+                + (" with a plain index" if hasattr(X, "index") else "")
+                + ". For one series use sklearn's TimeSeriesSplit."
+            )
+        times = X.index.get_level_values(-1)
+        distinct = np.sort(times.unique())
+        needed = self.n_splits * self.test_size
+        if needed + self.gap >= len(distinct):
+            raise ValueError(
+                f"PanelSplit(n_splits={self.n_splits}, test_size={self.test_size}, "
+                f"gap={self.gap}) needs more than {needed + self.gap} distinct times; X "
+                f"has {len(distinct)}."
+            )
+        positions = np.searchsorted(distinct, np.asarray(times))
+        first_test = len(distinct) - needed
+        for split in range(self.n_splits):
+            start = first_test + split * self.test_size
+            train = np.flatnonzero(positions < start - self.gap)
+            test = np.flatnonzero((positions >= start) & (positions < start + self.test_size))
+            yield train, test
+
+    def _iter_test_indices(self, X=None, y=None, groups=None):  # pragma: no cover
+        raise NotImplementedError  # split() is defined directly
