@@ -37,6 +37,7 @@ from ._modules import (
     AttentionRNN,
 )
 from ._net import AttentionNet, TailSplit, TensorBatches, TensorDataset
+from ._panel import is_panel, newest_rows
 from ._validation import as_tensor, feature_bases_from_names, is_pandas, validate_windows
 
 # Prefixes skorch routes to its parts; e.g. ``optimizer__weight_decay=1e-4``.
@@ -399,7 +400,10 @@ class _BaseAttentionRNN(BaseEstimator):
             iterator_train=TensorBatches,
             iterator_valid=TensorBatches,
             dataset=TensorDataset,
-            train_split=TailSplit(self.validation_fraction) if early_stopping else None,
+            train_split=(
+                TailSplit(self.validation_fraction, getattr(self, "_panel_validation", None))
+                if early_stopping else None
+            ),
             callbacks=callbacks,
             predict_nonlinearity=None,
             verbose=self.verbose,
@@ -453,7 +457,10 @@ class _BaseAttentionRNN(BaseEstimator):
             The fitted estimator.
         """
         with _fitting(self), _plain_params(self):
-            return self._fit(X, y)
+            try:
+                return self._fit(X, y)
+            finally:
+                vars(self).pop("_panel_validation", None)
 
     def _architecture(self):
         return {name: getattr(self, name) for name in ARCHITECTURE_PARAMS}
@@ -485,6 +492,10 @@ class _BaseAttentionRNN(BaseEstimator):
         self._check_architecture()
         device = self._check_device()
         warm = self.warm_start and hasattr(self, "net_")
+        # early stopping on a panel holds out the newest rows of every series
+        self._panel_validation = (
+            newest_rows(X.index, self.validation_fraction) if is_panel(X) else None
+        )
         if warm and self._changed_architecture():
             changed = ", ".join(
                 f"{name} (fitted with {self._architecture_at_fit[name]!r}, now "

@@ -25,6 +25,10 @@ class TensorDataset(torch.utils.data.Dataset):
     def __getitem__(self, index):
         return self.X[index], (self.y[index] if self.y is not None else None)
 
+    def select(self, mask):
+        """The rows where the boolean tensor ``mask`` holds, as a new dataset."""
+        return TensorDataset(self.X[mask], None if self.y is None else self.y[mask])
+
     def rows(self, start, stop):
         """The rows ``start:stop`` as a new dataset (views, no copy)."""
         return TensorDataset(self.X[start:stop], None if self.y is None else self.y[start:stop])
@@ -72,12 +76,21 @@ class TailSplit:
     The last ``validation_fraction`` of the rows (at least one) becomes the
     validation set, the rows before it the training set: the model is always
     validated on data that comes after what it was trained on.
+
+    With ``valid_rows`` (a boolean mask, e.g. the newest rows of every series
+    of a panel) those rows are the validation set instead.
     """
 
-    def __init__(self, validation_fraction):
+    def __init__(self, validation_fraction, valid_rows=None):
         self.validation_fraction = validation_fraction
+        self.valid_rows = valid_rows
 
     def __call__(self, dataset, y=None, **fit_params):
+        if self.valid_rows is not None and len(self.valid_rows) == len(dataset):
+            valid = torch.as_tensor(self.valid_rows, device=dataset.X.device)
+            if valid.all() or not valid.any():
+                raise ValueError("The panel leaves no training or no validation rows.")
+            return dataset.select(~valid), dataset.select(valid)
         n_samples = len(dataset)
         n_valid = max(1, int(math.ceil(self.validation_fraction * n_samples)))
         if n_valid >= n_samples:

@@ -44,6 +44,22 @@ def check_time_order(index):
             )
 
 
+def newest_rows(index, fraction):
+    """Boolean mask of the newest ``fraction`` of the rows of every series
+    (at least one, leaving at least one older row in series of two or more)."""
+    codes, ids = series_codes(index)
+    times = np.asarray(index.get_level_values(-1))
+    mask = np.zeros(len(index), dtype=bool)
+    for code in range(len(ids)):
+        rows = np.flatnonzero(codes == code)
+        if len(rows) < 2:
+            continue
+        n_valid = min(len(rows) - 1, max(1, int(np.ceil(fraction * len(rows)))))
+        newest = rows[np.argsort(times[rows], kind="stable")[-n_valid:]]
+        mask[newest] = True
+    return mask
+
+
 class PanelSplit(BaseCrossValidator):
     """Time-ordered splits of a panel, on time across all series.
 

@@ -91,3 +91,24 @@ def test_a_pipeline_cross_validates_and_searches_on_a_panel():
     search = GridSearchCV(pipe, {"window__window_size": [4, 8]}, cv=PanelSplit(2, test_size=3),
                           scoring="neg_mean_absolute_error", error_score="raise").fit(X, y)
     assert search.best_params_["window__window_size"] in (4, 8)
+
+
+def test_early_stopping_on_a_panel_holds_out_the_newest_rows_of_every_series():
+    from skattn._panel import newest_rows
+
+    X, y = make_supervised(panel(), horizon=1)
+    mask = newest_rows(X.index, 0.2)
+    for name, part in X.groupby(level="id"):
+        rows = X.index.get_level_values("id") == name
+        held = part.index.get_level_values("t")[mask[rows]]
+        assert len(held) == int(np.ceil(0.2 * len(part)))
+        assert held.min() > part.index.get_level_values("t")[~mask[rows]].max()
+    windows = SlidingWindowTransformer(window_size=4).set_output(transform="pandas")
+    pipe = Pipeline([("window", windows),
+                     ("model", AttentionLSTMRegressor(hidden_size=8, max_epochs=3,
+                                                      early_stopping=True, random_state=0))])
+    pipe.fit(X, y)
+    model = pipe["model"]
+    n_valid = model.history_[-1]["batches"]  # the validation batches of the last epoch
+    valid_rows = sum(row.get("valid_batch_size", 0) for row in n_valid)
+    assert valid_rows == mask.sum()  # not the last 20% of the table (one whole series)
