@@ -425,16 +425,15 @@ class _BaseAttentionRNN(BaseEstimator):
                 f"device={self.device!r}: skattn trains and predicts on 'cpu', 'cuda', "
                 f"'mps' or 'xpu' devices, not on {device.type!r}."
             )
-        available = torch.cuda.is_available()
-        if device.type == "cuda" and available and (device.index or 0) >= torch.cuda.device_count():
-            raise ValueError(
-                f"device={self.device!r}: torch finds {torch.cuda.device_count()} CUDA "
-                "device(s)."
-            )
-        if device.type == "cuda" and not available:
+        if device.type == "cuda" and not torch.cuda.is_available():
             raise ValueError(
                 f"device={self.device!r} was requested, but torch finds no CUDA device "
                 "(torch.cuda.is_available() is False); use device='cpu'."
+            )
+        if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
+            raise ValueError(
+                f"device={self.device!r}: torch finds {torch.cuda.device_count()} CUDA "
+                "device(s)."
             )
         return device
 
