@@ -246,12 +246,12 @@ class InputNormalization(nn.Module):
         seen = observed_values[:, :, feature]
         raw = forward_filled(windows[:, :, feature], seen,
                              fallback=self.center[-1, feature])
-        history = forward_filled(standardized[:, :, feature], seen, fallback=zero)
-        newest = history[:, -1:]
-        steps = (history[:, 1:] - history[:, :-1]).abs()
+        filled = forward_filled(standardized[:, :, feature], seen, fallback=zero)
+        newest = filled[:, -1:]
+        steps = (filled[:, 1:] - filled[:, :-1]).abs()
         spread = steps.mean(dim=1, keepdim=True) if steps.shape[1] else zero.expand_as(newest)
         spread = torch.maximum(spread, self.spread_floor / self.scale[feature])
-        relative = torch.where(seen, (history - newest) / spread, zero)
+        relative = torch.where(seen, (filled - newest) / spread, zero)
         is_target = torch.arange(windows.shape[-1], device=windows.device) == feature
         inputs = torch.where(is_target, relative.unsqueeze(-1), inputs)
         level = self.level_intercept + raw[:, -1:] * self.level_slope

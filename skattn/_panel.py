@@ -23,22 +23,25 @@ def is_panel(X):
     return isinstance(index, pd.MultiIndex) and index.nlevels >= 2
 
 
-def series_codes(index):
-    """(codes, ids): the series of each row as an integer code, and the ids."""
+def series_rows(index):
+    """(ids, rows): the series ids in order of first appearance and, for each,
+    the positions of its rows in table order (one stable sort, not a scan of
+    the table per series)."""
     codes, ids = index.get_level_values(0).factorize()
-    return np.asarray(codes), ids
+    order = np.argsort(codes, kind="stable")
+    bounds = np.cumsum(np.bincount(codes, minlength=len(ids)))[:-1]
+    return ids, np.split(order, bounds)
 
 
 def check_time_order(index):
     """Raise ValueError naming the first series whose rows are not in
     increasing time order (or that repeats a time)."""
-    codes, ids = series_codes(index)
     times = index.get_level_values(-1)
-    for code in range(len(ids)):
-        series_times = times[codes == code]
+    for series_id, rows in zip(*series_rows(index), strict=True):
+        series_times = times[rows]
         if not series_times.is_monotonic_increasing or not series_times.is_unique:
             raise ValueError(
-                f"Series {ids[code]!r} of the panel is not in increasing time order (or "
+                f"Series {series_id!r} of the panel is not in increasing time order (or "
                 "repeats a time): sort the table by series and time first, e.g. "
                 "X.sort_index()."
             )
@@ -47,11 +50,9 @@ def check_time_order(index):
 def newest_rows(index, fraction):
     """Boolean mask of the newest ``fraction`` of the rows of every series
     (at least one, leaving at least one older row in series of two or more)."""
-    codes, ids = series_codes(index)
     times = np.asarray(index.get_level_values(-1))
     mask = np.zeros(len(index), dtype=bool)
-    for code in range(len(ids)):
-        rows = np.flatnonzero(codes == code)
+    for rows in series_rows(index)[1]:
         if len(rows) < 2:
             continue
         n_valid = min(len(rows) - 1, max(1, int(np.ceil(fraction * len(rows)))))
@@ -139,6 +140,3 @@ class PanelSplit(BaseCrossValidator):
             train = np.flatnonzero(positions < start - self.gap)
             test = np.flatnonzero((positions >= start) & (positions < start + self.test_size))
             yield train, test
-
-    def _iter_test_indices(self, X=None, y=None, groups=None):  # pragma: no cover
-        raise NotImplementedError  # split() is defined directly

@@ -12,7 +12,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._panel import check_time_order, is_panel, series_codes
+from ._panel import check_time_order, is_panel, series_rows
 from ._validation import check_positive_int, is_pandas, reject_sparse
 
 SEASON_PREFIX = "season"
@@ -279,21 +279,20 @@ class SlidingWindowTransformer(TransformerMixin, BaseEstimator):
         positions = None
         if self.seasonal_period is not None:
             positions = self._positions(_as_table(X), reset=False)
-        codes = None
+        panel_rows = None
         if is_panel(X):
             check_time_order(X.index)
-            codes = series_codes(X.index)[0]
+            panel_rows = series_rows(X.index)[1]
         X = self._validate(X, reset=False)
         if positions is not None:
             terms = _seasonal_terms(positions, self.seasonal_period).astype(X.dtype)
             X = np.hstack([X, terms])
         window_size = check_positive_int(self.window_size, "window_size")
-        if codes is None:
+        if panel_rows is None:
             return _windows(X, window_size, self.fill_value)
         # a panel: each series windowed on its own, rows kept where they are
         windows = np.empty((len(X), window_size * X.shape[1]), dtype=X.dtype)
-        for code in np.unique(codes):
-            rows = np.flatnonzero(codes == code)
+        for rows in panel_rows:
             windows[rows] = _windows(X[rows], window_size, self.fill_value)
         return windows
 
@@ -354,16 +353,16 @@ def _panel_supervised(series, horizon, exog):
             "With a panel series (a MultiIndex of series id and time), exog must be "
             "pandas with the same index, so each series gets its own exogenous rows."
         )
-    codes, ids = series_codes(series.index)
-    short = [ids[code] for code in range(len(ids)) if (codes == code).sum() <= horizon]
+    ids, rows_of = series_rows(series.index)
+    short = [series_id for series_id, rows in zip(ids, rows_of, strict=True)
+             if len(rows) <= horizon]
     if short:
         raise ValueError(
             f"{len(short)} series of the panel have at most horizon={horizon} values, so no "
             f"target is known for them (first: {short[0]!r}); drop them or lower horizon."
         )
     parts_X, parts_y = [], []
-    for code in range(len(ids)):
-        rows = np.flatnonzero(codes == code)
+    for rows in rows_of:
         part = series.iloc[rows]
         part_exog = None if exog is None else exog.iloc[rows].reset_index(drop=True)
         X_part, y_part = make_supervised(part.reset_index(drop=True), horizon, part_exog)
