@@ -25,6 +25,7 @@ from ._linear import (
     fill_from_latest,
     find_target_feature,
     history_bounds,
+    proportional_level,
     skip_ridge,
     spread_floor,
 )
@@ -37,7 +38,7 @@ from ._modules import (
     AttentionRNN,
 )
 from ._net import AttentionNet, TailSplit, TensorBatches, TensorDataset
-from ._panel import is_panel, newest_rows
+from ._panel import is_panel, newest_rows, series_rows
 from ._validation import as_tensor, feature_bases_from_names, is_pandas, validate_windows
 
 # Prefixes skorch routes to its parts; e.g. ``optimizer__weight_decay=1e-4``.
@@ -130,6 +131,13 @@ def _torch_state(n_threads, device, seed):
             torch.set_num_threads(previous_threads)
 
 
+# what the regressor's ``loss`` names; the first is "auto"
+REGRESSION_LOSSES = {
+    "squared_error": torch.nn.MSELoss,
+    "absolute_error": torch.nn.L1Loss,
+    "huber": torch.nn.HuberLoss,
+}
+
 # attentions whose temporal weights are the mean of several heads
 HEADED_ATTENTIONS = ("temporal", "dual", "multihead")
 # Parameters that fix the network's shape or form: changing one after fit
@@ -204,6 +212,7 @@ class _BaseAttentionRNN(BaseEstimator):
         "n_features": [Interval(Integral, 1, None, closed="left"), None],
         "max_epochs": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "loss": [StrOptions({"auto"} | set(REGRESSION_LOSSES) | {"log_loss"})],
         "lr": [Interval(Real, 0, None, closed="neither")],
         "optimizer": [callable],
         "early_stopping": ["boolean", StrOptions({"auto"})],
@@ -236,6 +245,7 @@ class _BaseAttentionRNN(BaseEstimator):
         n_features=None,
         max_epochs="auto",
         batch_size="auto",
+        loss="auto",
         lr=1e-2,
         optimizer=torch.optim.Adam,
         early_stopping="auto",
@@ -265,6 +275,7 @@ class _BaseAttentionRNN(BaseEstimator):
         self.n_features = n_features
         self.max_epochs = max_epochs
         self.batch_size = batch_size
+        self.loss = loss
         self.lr = lr
         self.optimizer = optimizer
         self.early_stopping = early_stopping
@@ -320,8 +331,31 @@ class _BaseAttentionRNN(BaseEstimator):
             f"skorch prefixes {[p + '__' for p in ROUTED_PREFIXES]}."
         )
 
-    # -- target encoding, defined by subclasses -----------------------------
+    # -- target encoding and loss, defined by subclasses ----------------------
     _y_numeric = True
+    _losses = {}  # loss name -> torch criterion class; the first is "auto"
+
+    def _criterion(self):
+        """The torch criterion class ``loss`` names (ValueError if it is not one
+        of this estimator's)."""
+        if self.loss == "auto":
+            return next(iter(self._losses.values()))
+        if self.loss not in self._losses:
+            raise ValueError(
+                f"loss={self.loss!r} is not a loss of {type(self).__name__}; use one of "
+                f"{['auto', *self._losses]}."
+            )
+        return self._losses[self.loss]
+
+    def _series_loss_scale(self, targets):
+        """Per-row scale of each series' errors in a panel (regression), or None."""
+        return None
+
+    def _sample_losses(self, predictions, targets):
+        """Per-window training loss (summed over the outputs) of float arrays."""
+        elementwise = self._criterion()(reduction="none")
+        losses = elementwise(torch.as_tensor(predictions), torch.as_tensor(targets))
+        return losses.reshape(len(losses), -1).sum(dim=1).numpy()
 
     def _encode_target(self, y, refit):
         """Return (targets as a float32/int64 ndarray, n_outputs).
@@ -391,8 +425,9 @@ class _BaseAttentionRNN(BaseEstimator):
             module__single_attention_vector=self.single_attention_vector,
             module__window_norm=self.window_norm,
             module__target_feature=self._target_feature_index(),
+            module__value_changes=not getattr(self, "panel_", False),
             module__linear_skip=self.linear_skip,
-            criterion=self._criterion,
+            criterion=self._criterion(),
             optimizer=self.optimizer,
             lr=self.lr,
             max_epochs=max_epochs,
@@ -460,6 +495,7 @@ class _BaseAttentionRNN(BaseEstimator):
                 return self._fit(X, y)
             finally:
                 vars(self).pop("_panel_validation", None)
+                vars(self).pop("_panel_series", None)
 
     def _architecture(self):
         return {name: getattr(self, name) for name in ARCHITECTURE_PARAMS}
@@ -489,11 +525,14 @@ class _BaseAttentionRNN(BaseEstimator):
     def _fit(self, X, y):
         self._check_extra_params()
         self._check_architecture()
+        self._criterion()  # a loss of the other estimator fails before any work
         device = self._check_device()
         warm = self.warm_start and hasattr(self, "net_")
-        # early stopping on a panel holds out the newest rows of every series
-        self._panel_validation = (
-            newest_rows(X.index, self.validation_fraction) if is_panel(X) else None
+        # early stopping on a panel holds out the newest rows of every series,
+        # and each series' errors count in its own units
+        self._panel_validation, self._panel_series = (
+            (newest_rows(X.index, self.validation_fraction), series_rows(X.index)[1])
+            if is_panel(X) else (None, None)
         )
         if warm and self._changed_architecture():
             changed = ", ".join(
@@ -523,24 +562,28 @@ class _BaseAttentionRNN(BaseEstimator):
         self._set_labels()
         targets, n_outputs = self._encode_target(y, refit=not warm)
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        X_tensor = as_tensor(X, device)
-        y_tensor = as_tensor(targets, device)
+        loss_scale = self._series_loss_scale(targets)
+        data = TensorDataset(
+            as_tensor(X, device), as_tensor(targets, device),
+            None if loss_scale is None else as_tensor(loss_scale, device),
+        )
         with _torch_state(self.n_threads, device, seed):
             if warm:
                 self.net_ = self._continued_net(n_outputs, seed, len(X))
-                self.net_.partial_fit(X_tensor, y_tensor)
+                self.net_.partial_fit(data)
             else:
                 self._architecture_at_fit = self._architecture()
+                self.panel_ = self._panel_series is not None
                 for name in ("network_dropped_", "skip_anchor_"):
                     vars(self).pop(name, None)
-                level = self._find_target_feature(X, targets)
+                level = self._find_target_feature(X, targets, loss_scale)
                 self.net_ = self._build_net(n_outputs, seed, len(X)).initialize()
                 self._set_input_statistics(X, level)
                 if self.linear_skip:
                     self._initialize_linear_skip(X, targets)
-                self.net_.partial_fit(X_tensor, y_tensor)
+                self.net_.partial_fit(data)
             if self.net_.module_.skip is not None and self.net_.train_split is not None:
-                self._keep_network_if_it_helps(X_tensor, y_tensor)
+                self._keep_network_if_it_helps(data)
         self._check_training_faults()
         self._check_outputs_finite(X)
         self._check_learned(targets)
@@ -591,14 +634,25 @@ class _BaseAttentionRNN(BaseEstimator):
                 stacklevel=3,
             )
 
-    def _find_target_feature(self, X, targets):
-        """Set ``target_feature_``; return the affine map of its newest value to
-        the standardised targets, ``(slope, intercept)``, or None."""
+    def _find_target_feature(self, X, targets, loss_scale=None):
+        """Set ``target_feature_``; return the map of its newest value to the
+        standardised targets, ``(slope, intercept)``, or None.
+
+        On one series the map is affine (it can hold the series' mean). On a
+        panel (``loss_scale`` given) it is proportional in the target's units,
+        since no one intercept fits series of different levels: the forecast
+        is the newest value times a common factor, plus what the network adds.
+        """
         feature, slope, intercept = find_target_feature(
             X, targets, self.target_feature, names=self.feature_labels_
         )
         self.target_feature_ = None if feature is None else str(self.feature_labels_[feature])
-        return None if feature is None else (slope, intercept)
+        if feature is None:
+            return None
+        if loss_scale is not None:
+            slope, intercept = proportional_level(
+                X[:, :, feature], targets, self.y_mean_, self.y_scale_, loss_scale)
+        return slope, intercept
 
     def _target_feature_index(self):
         name = getattr(self, "target_feature_", None)
@@ -657,19 +711,24 @@ class _BaseAttentionRNN(BaseEstimator):
         flattened windows would), so its raw and scaled lags reach the network
         alike; the other features per feature, which keeps a planted step's
         values apart from the rest (per-step centres cost the classifier's
-        planted task 6 of 20 seeds)."""
+        planted task 6 of 20 seeds). Not on a panel: there the steps' centres
+        differ by the levels of whichever series are long enough to fill them,
+        which no single series' windows should carry."""
         center, scale = feature_moments(X)
         center = np.broadcast_to(center, (X.shape[1], X.shape[2])).copy()
         normalization = self.net_.module_.normalization
         buffers = {"center": center, "scale": scale}
         if level is not None:
             feature = normalization.target_feature
-            step_center, step_scale = feature_moments(X[:, :, feature : feature + 1], per_step=True)
-            center[:, feature], scale[feature] = step_center[:, 0], step_scale[0]
+            if getattr(self, "_panel_series", None) is None:
+                step_center, step_scale = feature_moments(
+                    X[:, :, feature : feature + 1], per_step=True)
+                center[:, feature], scale[feature] = step_center[:, 0], step_scale[0]
             buffers["history_bounds"] = history_bounds(X[:, :, feature], center[:, feature],
                                                        scale[feature])
             buffers["level_slope"], buffers["level_intercept"] = level
-            buffers["spread_floor"] = spread_floor(X[:, :, feature], scale[feature])
+            buffers["spread_floor"] = spread_floor(
+                X[:, :, feature], scale[feature], getattr(self, "_panel_series", None))
         with torch.no_grad():
             for name, value in buffers.items():
                 getattr(normalization, name).copy_(torch.as_tensor(np.asarray(value)))
@@ -687,32 +746,34 @@ class _BaseAttentionRNN(BaseEstimator):
             for parameter, value in ((skip.weight, coef), (skip.bias, intercept)):
                 parameter.copy_(torch.as_tensor(np.reshape(value, tuple(parameter.shape))))
 
-    def _keep_network_if_it_helps(self, X, y):
+    def _keep_network_if_it_helps(self, data):
         """Drop the network's correction unless it clearly beats the linear part.
 
         With ``linear_skip`` and early stopping, the linear part alone (the
         state before training: the network's output starts at zero) competes
         with the trained network on the validation windows. The network is
-        kept only if its squared errors are lower by more than chance allows:
+        kept only if its losses (``loss``) are lower by more than chance allows:
         a one-sided Diebold-Mariano test on the per-window differences at the
         5% level. On short, noisy series a network that fits noise is the
         usual outcome, and then the forecast stays the linear one.
         """
         net = self.net_
-        _, valid = net.train_split(net.get_dataset(X, y))
+        _, valid = net.train_split(data)
         targets = valid.y.double().cpu().numpy()
+        units = 1.0 if valid.loss_scale is None else valid.loss_scale.double().cpu().numpy()
+        units = np.reshape(units, (-1, 1))
 
-        def squared_errors():
+        def errors():
             prediction = self._infer(valid.X, ("prediction",))["prediction"]
-            return ((prediction.astype(np.float64) - targets) ** 2).sum(axis=1)
+            return self._sample_losses(prediction.astype(np.float64) / units, targets / units)
 
         head = net.module_.head
         trained_head = [head.weight.detach().clone(), head.bias.detach().clone()]
-        network_errors = squared_errors()
+        network_errors = errors()
         with torch.no_grad():  # a zero head: the network adds nothing, the linear part alone
             head.weight.zero_()
             head.bias.zero_()
-        statistic = diebold_mariano(squared_errors(), network_errors)
+        statistic = diebold_mariano(errors(), network_errors)
         self.network_dropped_ = not statistic > DM_CRITICAL_VALUE
         if not self.network_dropped_:
             with torch.no_grad():
@@ -987,6 +1048,14 @@ _PARAMETERS_DOC = """
         passes, large data 50).
     batch_size : int or "auto", default="auto"
         Windows per mini-batch. "auto": n_train // 32, between 32 and 128.
+    loss : {"auto", "squared_error", "absolute_error", "huber", "log_loss"}, \
+            default="auto"
+        What training minimises. The regressor takes "squared_error" (the
+        default, "auto"), "absolute_error" (the median: robust to outliers,
+        and the loss to choose when forecasts are scored by MAE, MASE or
+        sMAPE) or "huber" (squared within one standard deviation of the
+        target, absolute beyond); all on the standardised targets. The
+        classifier takes "log_loss" ("auto": cross-entropy).
     lr : float, default=1e-2
         Learning rate.
     optimizer : torch optimizer class, default=torch.optim.Adam
@@ -1033,6 +1102,14 @@ _ATTRIBUTES_DOC = """
     target_feature_ : str or None
         The feature the network forecasts relative to (see
         ``target_feature``), or None.
+    panel_ : bool
+        True when ``fit`` saw a panel: pandas ``X`` whose MultiIndex places
+        each row in a series and in time (``SlidingWindowTransformer`` with
+        pandas output keeps it). Each series' errors then count in units of
+        its own typical change, early stopping holds out the newest rows of
+        every series, the target's level map is proportional (no intercept
+        fits series of different levels) and each step's attention value is
+        its own inputs alone.
     history_ : skorch.History
         Per-epoch losses and durations of the last fit.
     n_iter_ : int
@@ -1113,7 +1190,7 @@ class AttentionLSTMRegressor(RegressorMixin, _BaseAttentionRNN):
     """
     )
 
-    _criterion = torch.nn.MSELoss
+    _losses = REGRESSION_LOSSES
 
     def _encode_target(self, y, refit):
         single_output = y.ndim == 1
@@ -1130,8 +1207,39 @@ class AttentionLSTMRegressor(RegressorMixin, _BaseAttentionRNN):
             )
         return ((y - self.y_mean_) / self.y_scale_).astype(np.float32), y.shape[1]
 
+    def _series_loss_scale(self, targets):
+        """The typical change of each series' (standardised) targets, per row;
+        None outside a panel.
+
+        Training measures a row's error in these units, so every series of a
+        panel counts alike whatever its scale. A series whose targets never
+        change between rows takes its spread around its mean instead, one that
+        is constant the median scale.
+        """
+        panel = getattr(self, "_panel_series", None)
+        if panel is None or len(panel) < 2:
+            return None
+        typical = np.zeros(len(panel))
+        for number, rows in enumerate(panel):
+            values = targets[rows].astype(np.float64)
+            change = np.abs(np.diff(values, axis=0)).mean() if len(rows) > 1 else 0.0
+            typical[number] = change if change > 0 else np.abs(values - values.mean(0)).mean()
+        positive = typical[typical > 0]
+        if not positive.size:
+            return None
+        typical = np.where(typical > 0, typical, np.median(positive))
+        scale = np.empty(len(targets), dtype=np.float32)
+        for rows, value in zip(panel, typical, strict=True):
+            scale[rows] = value
+        return scale
+
     def _constant_loss(self, targets):
-        return float(targets.var(axis=0).mean())
+        """Training loss of the best constant: the mean for squared errors,
+        the median otherwise."""
+        if self._criterion() is torch.nn.MSELoss:
+            return float(targets.var(axis=0).mean())
+        constant = np.repeat(np.median(targets, axis=0)[None], len(targets), axis=0)
+        return float(self._sample_losses(constant, targets).mean() / targets.shape[1])
 
     def _linear_solution(self, X, targets):
         coef, intercept, anchor = skip_ridge(X, targets, self.y_mean_, self.y_scale_)
@@ -1195,7 +1303,7 @@ class AttentionLSTMClassifier(ClassifierMixin, _BaseAttentionRNN):
     """
     )
 
-    _criterion = torch.nn.CrossEntropyLoss
+    _losses = {"log_loss": torch.nn.CrossEntropyLoss}
     _y_numeric = False
 
     def _constant_loss(self, targets):
@@ -1203,7 +1311,7 @@ class AttentionLSTMClassifier(ClassifierMixin, _BaseAttentionRNN):
         frequencies = frequencies[frequencies > 0]
         return float(-(frequencies * np.log(frequencies)).sum())
 
-    def _find_target_feature(self, X, targets):
+    def _find_target_feature(self, X, targets, loss_scale=None):
         if self.target_feature not in ("auto", None):
             raise ValueError(
                 f"target_feature={self.target_feature!r} is for regression; "

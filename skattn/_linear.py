@@ -168,6 +168,27 @@ def newest_fit(X, targets):
     return r2, slope, intercept
 
 
+def proportional_level(history, targets, y_mean, y_scale, loss_scale):
+    """The map of a feature's newest value to standardised targets that is
+    proportional in the target's units: ``target ~ factor * newest``.
+
+    ``history`` (n, T) is the feature in the windows, ``targets`` (n, outputs)
+    standardised with ``y_mean`` and ``y_scale``; each row's squared error
+    counts divided by ``loss_scale ** 2`` (its series' scale), so the factor
+    is not set by the largest series alone. Returns ``(slope, intercept)`` of
+    the map to the standardised targets (a factor of 1 when the feature is
+    never observed or always zero).
+    """
+    newest = newest_observed(history[:, :, None])[:, 0]
+    seen = np.isfinite(newest)
+    values = newest[seen]
+    weight = np.asarray(loss_scale, dtype=np.float64)[seen] ** -2.0
+    raw = targets[seen].astype(np.float64) * y_scale + y_mean
+    denominator = (weight * values) @ values
+    factor = (weight * values) @ raw / denominator if denominator > 0 else np.ones_like(y_mean)
+    return factor / y_scale, -y_mean / y_scale
+
+
 def find_target_feature(X, targets, requested="auto", names=None):
     """The feature taken for the target's own history, and its map to the target.
 
@@ -269,19 +290,25 @@ def feature_moments(X, chunk_rows=65536, per_step=False):
     return mean, np.where(std > 1e-12 * np.maximum(level, 1.0), std, 1.0)
 
 
-def spread_floor(history, scale):
+def spread_floor(history, scale, series=None):
     """Smallest window spread of the target feature, in its units.
 
     A tenth of the mean absolute change between the two newest steps of the
     training windows (``history`` is (n, T)), so a flat window cannot divide
-    by zero; ``1e-6 * scale`` when the feature never changes there.
+    by zero; ``1e-6 * scale`` when the feature never changes there. With
+    ``series`` (the rows of each series of a panel) the smallest such value
+    over the series that change, so that no series' windows are flattened by
+    the spread of a larger one.
     """
+    floors = []
     if history.shape[1] > 1:
         steps = np.abs(history[:, -1].astype(np.float64) - history[:, -2])
-        steps = steps[np.isfinite(steps)]
-        if steps.size and steps.mean() > 0:
-            return 0.1 * steps.mean()
-    return 1e-6 * scale
+        for rows in [slice(None)] if series is None else series:
+            changes = steps[rows]
+            changes = changes[np.isfinite(changes)]
+            if changes.size and changes.mean() > 0:
+                floors.append(0.1 * changes.mean())
+    return min(floors) if floors else 1e-6 * scale
 
 
 def history_bounds(history, center, scale, chunk_rows=65536):

@@ -13,25 +13,44 @@ from skorch import NeuralNet
 
 
 class TensorDataset(torch.utils.data.Dataset):
-    """Windows ``X`` and targets ``y`` held as tensors (``y`` may be None)."""
+    """Windows ``X`` and targets ``y`` held as tensors (``y`` may be None).
 
-    def __init__(self, X, y=None):
+    With ``loss_scale`` (one positive value per row: the scale of the row's
+    series in a panel) an item's target is the pair ``(y, loss_scale)``, and
+    :class:`AttentionNet` measures the row's error in those units.
+    """
+
+    def __init__(self, X, y=None, loss_scale=None):
         self.X = X
         self.y = y
+        self.loss_scale = loss_scale
 
     def __len__(self):
         return len(self.X)
 
     def __getitem__(self, index):
-        return self.X[index], (self.y[index] if self.y is not None else None)
+        return self.X[index], self.target(index)
+
+    def target(self, index):
+        """What the loss compares with for the rows ``index``."""
+        if self.y is None or self.loss_scale is None:
+            return None if self.y is None else self.y[index]
+        return self.y[index], self.loss_scale[index]
+
+    def _part(self, index):
+        return TensorDataset(
+            self.X[index],
+            None if self.y is None else self.y[index],
+            None if self.loss_scale is None else self.loss_scale[index],
+        )
 
     def select(self, mask):
         """The rows where the boolean tensor ``mask`` holds, as a new dataset."""
-        return TensorDataset(self.X[mask], None if self.y is None else self.y[mask])
+        return self._part(mask)
 
     def rows(self, start, stop):
         """The rows ``start:stop`` as a new dataset (views, no copy)."""
-        return TensorDataset(self.X[start:stop], None if self.y is None else self.y[start:stop])
+        return self._part(slice(start, stop))
 
 
 class TensorBatches:
@@ -57,17 +76,17 @@ class TensorBatches:
         return math.ceil(len(self.dataset) / self.batch_size)
 
     def __iter__(self):
-        X, y = self.dataset.X, self.dataset.y
-        n_samples = len(X)
+        dataset = self.dataset
+        n_samples = len(dataset.X)
         if not self.shuffle:
             for start in range(0, n_samples, self.batch_size):
-                stop = start + self.batch_size
-                yield X[start:stop], (None if y is None else y[start:stop])
+                rows = slice(start, start + self.batch_size)
+                yield dataset.X[rows], dataset.target(rows)
             return
-        order = torch.randperm(n_samples, generator=self.generator).to(X.device)
+        order = torch.randperm(n_samples, generator=self.generator).to(dataset.X.device)
         for start in range(0, n_samples, self.batch_size):
             index = order[start : start + self.batch_size]
-            yield X[index], (None if y is None else y[index])
+            yield dataset.X[index], dataset.target(index)
 
 
 class TailSplit:
@@ -110,7 +129,10 @@ class AttentionNet(NeuralNet):
     """skorch NeuralNet for modules that return ``(prediction, weights)``.
 
     The loss sees only the prediction. Data passed as tensors is wrapped in a
-    :class:`TensorDataset` without copies.
+    :class:`TensorDataset` without copies. Rows with a loss scale (series of
+    a panel) are compared in those units: ``criterion(prediction / scale,
+    y / scale)``, so a series a thousand times larger does not count a
+    thousand (or a million) times more.
 
     Faults during training never leave broken weights behind: the weights of
     the last finished epoch are kept (a CPU copy), and restored when an epoch
@@ -203,6 +225,10 @@ class AttentionNet(NeuralNet):
     def get_loss(self, y_pred, y_true, X=None, training=False):
         if isinstance(y_pred, tuple):
             y_pred = y_pred[0]
+        if isinstance(y_true, tuple):
+            y_true, loss_scale = y_true
+            loss_scale = loss_scale.reshape(-1, *([1] * (y_pred.dim() - 1)))
+            y_pred, y_true = y_pred / loss_scale, y_true / loss_scale
         if isinstance(y_true, torch.Tensor) and y_true.device == y_pred.device:
             return self.criterion_(y_pred, y_true)
         return super().get_loss(y_pred, y_true, X=X, training=training)

@@ -42,7 +42,7 @@ _ARRAY_ATTRIBUTES = (
     "feature_labels_",
 )
 _SCALAR_ATTRIBUTES = ("n_features_in_", "n_timesteps_", "n_features_per_step_", "n_iter_")
-_OPTIONAL_SCALAR_ATTRIBUTES = ("skip_anchor_", "network_dropped_", "target_feature_")
+_OPTIONAL_SCALAR_ATTRIBUTES = ("skip_anchor_", "network_dropped_", "target_feature_", "panel_")
 _DOCUMENT = "skattn.json"
 _WEIGHTS = "weights.pt"
 # Limits on what load() reads. The JSON holds parameters, labels and the
@@ -329,8 +329,8 @@ def _estimator_from_document(document, path, device):
     _expect(_is_int(fitted["n_iter_"]), path, f"n_iter_={fitted['n_iter_']!r} is invalid.")
     _expect(fitted["n_features_in_"] == fitted["n_timesteps_"] * fitted["n_features_per_step_"],
             path, "n_features_in_ is not n_timesteps_ x n_features_per_step_.")
-    _expect(fitted.get("network_dropped_") in (None, True, False), path,
-            "network_dropped_ is not a boolean.")
+    for name in ("network_dropped_", "panel_"):
+        _expect(fitted.get(name) in (None, True, False), path, f"{name} is not a boolean.")
     for name in ("skip_anchor_", "target_feature_"):  # feature labels, checked below
         _expect(fitted.get(name) is None or isinstance(fitted[name], str), path,
                 f"{name} is not a feature label.")

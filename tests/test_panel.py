@@ -4,10 +4,13 @@ PanelSplit (issue 13, first part)."""
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.metrics import r2_score
 from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import Pipeline
 
 from skattn import AttentionLSTMRegressor, PanelSplit, SlidingWindowTransformer, make_supervised
+from skattn._panel import series_rows
+from skattn.datasets import make_planted_panel
 
 
 def panel(lengths=(30, 24, 40), seed=0):
@@ -112,3 +115,59 @@ def test_early_stopping_on_a_panel_holds_out_the_newest_rows_of_every_series():
     n_valid = model.history_[-1]["batches"]  # the validation batches of the last epoch
     valid_rows = sum(row.get("valid_batch_size", 0) for row in n_valid)
     assert valid_rows == mask.sum()  # not the last 20% of the table (one whole series)
+
+
+@pytest.mark.parametrize("lag, seed", [(7, 0), (10, 1)])
+def test_one_network_finds_the_planted_step_in_every_series_of_a_panel(lag, seed):
+    """Issue 13, Done-when 2 at CI size: series of different lengths and of
+    scales over five orders of magnitude, one network, default settings; the
+    attention peaks at the planted step and the held-out forecasts come close
+    to the best possible ones in the median series."""
+    window_size = 12
+    series = make_planted_panel(12, lag, min_length=60, max_length=140, random_state=seed)
+    X, y = make_supervised(series)
+    position = X.groupby(level="series").cumcount()
+    length = X.groupby(level="series")["value"].transform("size")
+    test = (position >= 0.8 * length).to_numpy()
+    pipe = Pipeline([
+        ("window", SlidingWindowTransformer(window_size)),
+        ("model", AttentionLSTMRegressor(random_state=seed, n_threads=1)),
+    ]).set_output(transform="pandas")
+    pipe.fit(X[~test], y[~test])
+    model = pipe["model"]
+    assert model.panel_ and model.target_feature_ == "value"
+    assert model.attention_weights_.argmax() == window_size - lag
+    forecast = pipe.predict(X)
+    planted = pipe["window"].transform(X).iloc[:, window_size - lag].to_numpy()
+    mean = series.groupby(level="series").transform("mean").loc[X.index].to_numpy()
+    best = mean + 0.95 * (planted - mean)
+    ids = X.index.get_level_values("series")
+    scores, best_scores = [], []
+    for name in ids.unique():
+        rows = test & (ids == name) & np.isfinite(best)
+        scores.append(r2_score(y[rows], forecast[rows]))
+        best_scores.append(r2_score(y[rows], best[rows]))
+    assert np.median(scores) > np.median(best_scores) - 0.1
+    assert np.median(scores) > 0.6
+
+
+def test_each_series_errors_count_in_its_own_units():
+    """The loss scale of a panel row is its series' typical change, so a series
+    multiplied by 1000 gets a 1000 times larger scale (none outside a panel)."""
+    series = make_planted_panel(3, 5, random_state=0)
+    bigger = series.copy()
+    bigger.loc["s1"] = (series.loc["s1"] * 1000.0).to_numpy()
+    scales = []
+    for data in (series, bigger):
+        X, y = make_supervised(data)
+        windows = SlidingWindowTransformer(6).set_output(transform="pandas").fit_transform(X)
+        model = AttentionLSTMRegressor()
+        model._panel_series = series_rows(windows.index)[1]
+        scale = model._series_loss_scale(y.to_numpy()[:, None])
+        ids = windows.index.get_level_values("series")
+        scales.append({name: scale[ids == name] for name in ("s0", "s1")})
+        model._panel_series = None
+        assert model._series_loss_scale(y.to_numpy()[:, None]) is None
+    assert np.ptp(scales[0]["s1"]) == 0  # one value per series
+    np.testing.assert_allclose(scales[1]["s1"], 1000 * scales[0]["s1"], rtol=1e-5)
+    np.testing.assert_allclose(scales[1]["s0"], scales[0]["s0"], rtol=1e-5)
