@@ -1,7 +1,7 @@
 """skattn: attention-RNN forecasting as scikit-learn estimators, built on skorch."""
 
 from ._estimators import AttentionLSTMClassifier, AttentionLSTMRegressor
-from ._forecasting import FORECASTING_PARAMS, make_forecaster
+from ._forecasting import FORECASTING_PARAMS, forecast, make_forecaster
 from ._panel import PanelSplit
 from ._persistence import load, save
 from ._windowing import SlidingWindowTransformer, make_supervised
@@ -18,6 +18,7 @@ __all__ = [
     "PanelSplit",
     "SlidingWindowTransformer",
     "__version__",
+    "forecast",
     "load",
     "make_forecaster",
     "make_supervised",

@@ -586,7 +586,7 @@ class _BaseAttentionRNN(BaseEstimator):
                 self._keep_network_if_it_helps(data)
         self._check_training_faults()
         self._check_outputs_finite(X)
-        self._check_learned(targets)
+        self._check_learned(targets, loss_scale)
         self._store_attention_summary(X)
         return self
 
@@ -658,10 +658,10 @@ class _BaseAttentionRNN(BaseEstimator):
         name = getattr(self, "target_feature_", None)
         return None if name is None else list(self.feature_labels_).index(name)
 
-    def _check_learned(self, targets):
+    def _check_learned(self, targets, loss_scale=None):
         """Warn when training got no closer to the targets than a constant does."""
         losses = [row["train_loss"] for row in self.net_.history if "train_loss" in row]
-        constant = self._constant_loss(targets)
+        constant = self._constant_loss(targets, loss_scale)
         if losses and constant > 0 and losses[-1] > 10 * constant and not self._restored_best():
             warnings.warn(
                 f"Training is unstable: the last epoch's training loss ({losses[-1]:.4g}) is "
@@ -1233,13 +1233,14 @@ class AttentionLSTMRegressor(RegressorMixin, _BaseAttentionRNN):
             scale[rows] = value
         return scale
 
-    def _constant_loss(self, targets):
-        """Training loss of the best constant: the mean for squared errors,
-        the median otherwise."""
-        if self._criterion() is torch.nn.MSELoss:
-            return float(targets.var(axis=0).mean())
-        constant = np.repeat(np.median(targets, axis=0)[None], len(targets), axis=0)
-        return float(self._sample_losses(constant, targets).mean() / targets.shape[1])
+    def _constant_loss(self, targets, loss_scale=None):
+        """Training loss of the best constant (the mean for squared errors, the
+        median otherwise), in the units training measures errors in."""
+        center = (np.mean if self._criterion() is torch.nn.MSELoss else np.median)(targets, axis=0)
+        constant = np.repeat(center[None], len(targets), axis=0).astype(np.float64)
+        units = 1.0 if loss_scale is None else np.reshape(loss_scale, (-1, 1))
+        losses = self._sample_losses(constant / units, targets.astype(np.float64) / units)
+        return float(losses.mean() / targets.shape[1])
 
     def _linear_solution(self, X, targets):
         coef, intercept, anchor = skip_ridge(X, targets, self.y_mean_, self.y_scale_)
@@ -1306,7 +1307,7 @@ class AttentionLSTMClassifier(ClassifierMixin, _BaseAttentionRNN):
     _losses = {"log_loss": torch.nn.CrossEntropyLoss}
     _y_numeric = False
 
-    def _constant_loss(self, targets):
+    def _constant_loss(self, targets, loss_scale=None):
         frequencies = np.bincount(targets) / len(targets)
         frequencies = frequencies[frequencies > 0]
         return float(-(frequencies * np.log(frequencies)).sum())

@@ -50,13 +50,14 @@ def make_forecaster(window_size=24, *, seasonal_period=None, **params):
     --------
     >>> import numpy as np
     >>> import pandas as pd
-    >>> from skattn import make_forecaster, make_supervised
+    >>> from skattn import forecast, make_forecaster, make_supervised
     >>> series = pd.Series(np.sin(np.arange(120) / 3) + np.arange(120) / 50)
     >>> X, y = make_supervised(series)
     >>> forecaster = make_forecaster(12, max_epochs=5, random_state=0).fit(X, y)
-    >>> next_value = forecaster.predict(X)[-1]  # from the window of the newest 12 rows
-    >>> bool(np.isfinite(next_value))
-    True
+    >>> in_sample = forecaster.predict(X)  # one forecast per row with a known target
+    >>> next_value = forecast(forecaster, series)  # past the end: the value at 120
+    >>> next_value.index.tolist()
+    [120]
     """
     return Pipeline(
         [
@@ -64,3 +65,141 @@ def make_forecaster(window_size=24, *, seasonal_period=None, **params):
             ("model", AttentionLSTMRegressor(**{**FORECASTING_PARAMS, **params})),
         ]
     ).set_output(transform="pandas")
+
+
+def forecast(model, series, exog=None):
+    """Forecast past the end of the data, from the newest row of each series.
+
+    ``model`` is fitted on ``make_supervised(series, horizon, exog)`` (a
+    Pipeline that windows the rows, ``make_forecaster`` included). That table
+    drops the last ``horizon`` rows, whose targets are not known yet; here every
+    row is kept, the model predicts from the newest one (of every series of a
+    panel), and the values are placed at the times that follow it: the next
+    value for ``horizon=1``, the next ``horizon`` values for a model fitted on
+    2-D ``y``.
+
+    Parameters
+    ----------
+    model : fitted estimator or Pipeline
+        Predicts from the rows of ``make_supervised``'s ``X``.
+    series : array-like of shape (n_rows,) or pandas Series
+        The same series as for fitting, up to its newest value (it may have
+        grown since). A pandas Series with a (series id, ..., time) MultiIndex
+        is a panel.
+    exog : array-like or pandas, default=None
+        The exogenous columns, as for ``make_supervised``.
+
+    Returns
+    -------
+    forecast : pandas Series
+        One value per future time, indexed by the times after the newest one
+        (a panel: by (series id, time)). Times continue a DatetimeIndex with
+        its frequency, a PeriodIndex, or a numeric index with its regular step
+        (positions for a numpy series).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skattn import forecast, make_forecaster, make_supervised
+    >>> series = np.sin(np.arange(120) / 3) + np.arange(120) / 50
+    >>> X, y = make_supervised(series)
+    >>> forecaster = make_forecaster(12, max_epochs=5, random_state=0).fit(X, y)
+    >>> forecast(forecaster, series).index.tolist()  # the value after position 119
+    [120]
+    """
+    import numpy as np
+    import pandas as pd
+
+    from ._panel import is_panel, series_rows
+    from ._windowing import make_supervised
+
+    panel = is_panel(series)
+    if not isinstance(series, (pd.Series, pd.DataFrame)):
+        series = pd.Series(np.asarray(series, dtype=float).reshape(-1))
+    if isinstance(series, pd.DataFrame):
+        if series.shape[1] != 1:
+            raise ValueError(
+                f"series must be 1-D, got a DataFrame with {series.shape[1]} columns; "
+                "pass the target column as series and the others as exog."
+            )
+        series = series.iloc[:, 0]
+    groups = series_rows(series.index)[1] if panel else [np.arange(len(series))]
+    if exog is not None and not isinstance(exog, (pd.Series, pd.DataFrame)):
+        columns = np.asarray(exog, dtype=float).reshape(len(series), -1)
+        exog = pd.DataFrame(columns, index=series.index,
+                            columns=[f"exog{i}" for i in range(columns.shape[1])])
+    # one row past the end of every series, with no value: make_supervised
+    # then keeps every real row in X
+    extension = pd.MultiIndex.from_tuples(
+        [(*series.index[rows[-1]][:-1], _next_times(series.index, rows, 1)[0]) for rows in groups],
+        names=series.index.names,
+    ) if panel else pd.Index(_next_times(series.index, groups[0], 1), name=series.index.name)
+    extended = pd.concat([series, pd.Series(np.nan, index=extension, name=series.name)])
+    if panel:
+        extended = extended.iloc[np.argsort(_panel_order(extended.index), kind="stable")]
+    extended_exog = None
+    if exog is not None:
+        extended_exog = pd.concat([pd.DataFrame(exog).set_axis(series.index),
+                                   pd.DataFrame(index=extension)]).loc[extended.index]
+    X, _ = make_supervised(extended, 1, extended_exog)
+    predictions = np.asarray(model.predict(X), dtype=float)
+    predictions = predictions.reshape(len(X), -1)
+    horizon = predictions.shape[1]
+    newest = [rows[-1] for rows in series_rows(X.index)[1]] if panel else [len(X) - 1]
+    values, index = [], []
+    for rows, row in zip(groups, newest, strict=True):
+        values.extend(predictions[row])
+        times = _next_times(series.index, rows, horizon)
+        if panel:
+            index.extend((*series.index[rows[-1]][:-1], time) for time in times)
+        else:
+            index.extend(times)
+    index = (pd.MultiIndex.from_tuples(index, names=series.index.names) if panel
+             else pd.Index(index, name=series.index.name))
+    return pd.Series(values, index=index, name=series.name)
+
+
+def _panel_order(index):
+    """Sort key that groups the rows by series, each in its order of rows
+    (so a row appended at the end comes last in its series)."""
+    import numpy as np
+
+    from ._panel import series_rows
+
+    order = np.empty(len(index))
+    for number, rows in enumerate(series_rows(index)[1]):
+        order[rows] = number + np.arange(len(rows)) / (len(rows) + 1)
+    return order
+
+
+def _next_times(index, rows, horizon):
+    """The ``horizon`` times after the newest of ``rows`` of ``index`` (its last
+    level for a MultiIndex): a DatetimeIndex continues with its frequency, a
+    PeriodIndex by periods, a numeric index by its regular step."""
+    import numpy as np
+    import pandas as pd
+
+    times = index.get_level_values(-1)[rows] if isinstance(index, pd.MultiIndex) else index[rows]
+    if isinstance(times, pd.PeriodIndex):
+        return list(times[-1] + np.arange(1, horizon + 1))
+    if isinstance(times, pd.DatetimeIndex):
+        frequency = times.freq or (pd.infer_freq(times) if len(times) >= 3 else None)
+        if frequency is None:
+            raise ValueError(
+                "The series' DatetimeIndex has no regular frequency, so the future times "
+                "are unknown; put the series on its time grid first (series.asfreq(...))."
+            )
+        return list(pd.date_range(times[-1], periods=horizon + 1, freq=frequency)[1:])
+    if pd.api.types.is_numeric_dtype(times):
+        values = np.asarray(times)
+        steps = np.unique(np.diff(values)) if len(values) > 1 else np.array([1])
+        if len(steps) != 1 or not steps[0] > 0:
+            raise ValueError(
+                "The series' time index is not evenly spaced, so the future times are "
+                "unknown; use a regular index (or a DatetimeIndex with a frequency)."
+            )
+        return list(values[-1] + steps[0] * np.arange(1, horizon + 1))
+    raise ValueError(
+        f"Cannot tell the times after the newest one from an index of {times.dtype}; use a "
+        "DatetimeIndex with a frequency, a PeriodIndex or a numeric index."
+    )

@@ -113,6 +113,16 @@ def save(estimator, path):
     load : Read it back.
     """
     if type(estimator).__name__ not in _estimator_classes():
+        if hasattr(estimator, "steps"):
+            raise TypeError(
+                f"save() writes one skattn estimator, not a {type(estimator).__name__}: its "
+                "other steps are arbitrary scikit-learn objects this format cannot describe "
+                "safely. Save the fitted network with save(pipeline[-1], path) and rebuild the "
+                "other steps in code, refitted on the same training rows (windowing and "
+                "scalers are deterministic), or write the whole Pipeline with skops.io.dump "
+                "(pip install skops; read it with skops.io.load, trusting the types it "
+                "lists), or with joblib for files you trust."
+            )
         raise TypeError(f"save() takes a skattn estimator, got {type(estimator).__name__}.")
     check_is_fitted(estimator)
     changed = estimator._changed_architecture()

@@ -238,3 +238,21 @@ def test_a_cuda_pickle_predicts_on_a_machine_without_cuda(data, tmp_path):
         loaded = pickle.loads(blob)
     assert loaded.net_.module_.head.weight.device.type == "cpu"
     np.testing.assert_array_equal(loaded.predict(X), expected)
+
+
+def test_a_pipeline_is_refused_with_the_alternatives(tmp_path):
+    from sklearn.pipeline import make_pipeline
+
+    from skattn import make_supervised
+
+    X, y = make_supervised(np.sin(np.arange(60) / 3))
+    pipe = make_pipeline(SlidingWindowTransformer(5),
+                         AttentionLSTMRegressor(max_epochs=2, hidden_size=4, random_state=0))
+    pipe.fit(X, y)
+    with pytest.raises(TypeError, match=r"save\(pipeline\[-1\], path\).*skops\.io\.dump"):
+        skattn.save(pipe, tmp_path / "pipe.skattn")
+    assert not (tmp_path / "pipe.skattn").exists()
+    skattn.save(pipe[-1], tmp_path / "model.skattn")  # the named alternative works
+    windows = pipe[0].transform(X)
+    np.testing.assert_allclose(skattn.load(tmp_path / "model.skattn").predict(windows),
+                               pipe.predict(X), rtol=1e-6)
