@@ -529,11 +529,13 @@ class _BaseAttentionRNN(BaseEstimator):
         device = self._check_device()
         warm = self.warm_start and hasattr(self, "net_")
         # early stopping on a panel holds out the newest rows of every series,
-        # and each series' errors count in its own units
+        # and (with two series or more) each series' errors count in its own units
         self._panel_validation, self._panel_series = (
             (newest_rows(X.index, self.validation_fraction), series_rows(X.index)[1])
             if is_panel(X) else (None, None)
         )
+        if self._panel_series is not None and len(self._panel_series) < 2:
+            self._panel_series = None
         if warm and self._changed_architecture():
             changed = ", ".join(
                 f"{name} (fitted with {self._architecture_at_fit[name]!r}, now "
@@ -1103,8 +1105,8 @@ _ATTRIBUTES_DOC = """
         The feature the network forecasts relative to (see
         ``target_feature``), or None.
     panel_ : bool
-        True when ``fit`` saw a panel: pandas ``X`` whose MultiIndex places
-        each row in a series and in time (``SlidingWindowTransformer`` with
+        True when ``fit`` saw a panel of two series or more: pandas ``X``
+        whose MultiIndex places each row in a series and in time (``SlidingWindowTransformer`` with
         pandas output keeps it). Each series' errors then count in units of
         its own typical change, early stopping holds out the newest rows of
         every series, the target's level map is proportional (no intercept
@@ -1217,7 +1219,7 @@ class AttentionLSTMRegressor(RegressorMixin, _BaseAttentionRNN):
         is constant the median scale.
         """
         panel = getattr(self, "_panel_series", None)
-        if panel is None or len(panel) < 2:
+        if panel is None:
             return None
         typical = np.zeros(len(panel))
         for number, rows in enumerate(panel):

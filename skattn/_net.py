@@ -202,7 +202,10 @@ class AttentionNet(NeuralNet):
             step = step_fn(batch, **fit_params)
             loss = step["loss"].detach()
             losses.append(loss)
-            self.history.record_batch(prefix + "_loss", loss)
+            # a float where reading it costs nothing (what a ProgressBar shows);
+            # on an accelerator the tensor, replaced by floats once per epoch
+            self.history.record_batch(prefix + "_loss",
+                                      loss if loss.device.type != "cpu" else loss.item())
             self.history.record_batch(prefix + "_batch_size", len(batch[0]))
             self.notify("on_batch_end", batch=batch, training=training, **step)
         if losses:

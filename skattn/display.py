@@ -42,11 +42,22 @@ def _new_axes_if_none(ax, caller):
     return ax
 
 
+def _tick_text(label):
+    """A tick label: timestamps as their date (and time of day when there is one),
+    not the full ISO form."""
+    import pandas as pd
+
+    if isinstance(label, (pd.Timestamp, np.datetime64)):
+        stamp = pd.Timestamp(label)
+        return stamp.strftime("%Y-%m-%d" if stamp == stamp.normalize() else "%Y-%m-%d %H:%M")
+    return str(label)
+
+
 def _set_sparse_ticks(set_ticks, labels, **kwargs):
     """Label every tick, or every k-th one when there are too many to read."""
     every = max(1, int(np.ceil(len(labels) / _MAX_TICK_LABELS)))
     positions = np.arange(len(labels))[::every]
-    set_ticks(positions, [str(label) for label in np.asarray(labels)[::every]], **kwargs)
+    set_ticks(positions, [_tick_text(label) for label in list(labels)[::every]], **kwargs)
 
 
 def _first_rows(X, n_rows):
@@ -530,7 +541,8 @@ class ForecastDisplay:
             handles += self._plot_window(ax, index, bar_kwargs or {})
         ax.legend(handles=handles, loc="upper left", fontsize="small")
         ax.set_xlabel("time")
-        ax.set_ylabel("value")
+        name = getattr(self.y_true, "name", None)
+        ax.set_ylabel("value" if name is None else str(name))
         self.ax_ = ax
         self.figure_ = ax.figure
         return self

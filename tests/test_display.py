@@ -252,3 +252,18 @@ def test_importing_skattn_does_not_import_matplotlib():
         "assert 'matplotlib' not in sys.modules, 'matplotlib was imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_time_ticks_are_dates_and_the_y_label_is_the_series_name(fitted):
+    model, X, y = fitted
+    days = pd.date_range("2001-01-01", periods=len(X), freq="D")
+    flat = pd.DataFrame(X.reshape(len(X), -1), index=days)
+    model_2d = AttentionLSTMRegressor(n_features=X.shape[2], **TINY).fit(flat, y)
+    display = AttentionDisplay.from_estimator(model_2d, flat, kind="heatmap", max_windows=5)
+    ticks = [tick.get_text() for tick in display.ax_.get_yticklabels()]
+    assert ticks[0] == "2001-01-01"  # not "2001-01-01T00:00:00.000000000"
+    hourly = pd.Series([1.0, 2.0], index=pd.date_range("2001-01-01 06:00", periods=2, freq="h"),
+                       name="load")
+    display = ForecastDisplay.from_predictions(hourly, [1.0, 2.0])
+    assert display.ax_.get_ylabel() == "load"
+    assert ForecastDisplay.from_predictions([1.0, 2.0], [1.0, 2.0]).ax_.get_ylabel() == "value"

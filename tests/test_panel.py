@@ -171,3 +171,15 @@ def test_each_series_errors_count_in_its_own_units():
     assert np.ptp(scales[0]["s1"]) == 0  # one value per series
     np.testing.assert_allclose(scales[1]["s1"], 1000 * scales[0]["s1"], rtol=1e-5)
     np.testing.assert_allclose(scales[1]["s0"], scales[0]["s0"], rtol=1e-5)
+
+
+def test_a_one_series_panel_trains_as_that_series_alone():
+    series = make_planted_panel(2, 5, min_length=60, max_length=90, random_state=0).loc[["s0"]]
+    X, y = make_supervised(series)
+    window = SlidingWindowTransformer(6).set_output(transform="pandas")
+    windows = window.fit_transform(X)
+    params = {"max_epochs": 5, "hidden_size": 8, "random_state": 0}
+    as_panel = AttentionLSTMRegressor(**params).fit(windows, y)
+    alone = AttentionLSTMRegressor(**params).fit(windows.reset_index(drop=True), y.to_numpy())
+    assert not as_panel.panel_
+    np.testing.assert_allclose(as_panel.predict(windows), alone.predict(windows), rtol=1e-5)

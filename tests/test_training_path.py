@@ -67,3 +67,21 @@ def test_predict_in_chunks_equals_one_pass(monkeypatch):
     monkeypatch.setattr(type(reg), "_predict_chunk_size", lambda self: 7)
     np.testing.assert_allclose(reg.predict(X), whole, rtol=1e-6)
     np.testing.assert_allclose(reg.predict_attention(X), attention, rtol=1e-6)
+
+
+def test_batch_losses_are_floats_while_training_on_cpu():
+    """What skorch's ProgressBar prints after each batch: a number, not
+    ``tensor(1.1)``."""
+    from skorch.callbacks import Callback
+
+    seen = []
+
+    class Spy(Callback):
+        def on_batch_end(self, net, batch=None, training=None, **kwargs):
+            seen.append(net.history[-1, "batches", -1, "train_loss" if training else "valid_loss"])
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(80, 5, 1))
+    AttentionLSTMRegressor(max_epochs=2, hidden_size=4, early_stopping=True,
+                           callbacks=[Spy()], random_state=0).fit(X, X[:, 2, 0])
+    assert seen and all(type(value) is float for value in seen)
