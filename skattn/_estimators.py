@@ -39,7 +39,7 @@ from ._modules import (
 )
 from ._net import AttentionNet, TailSplit, TensorBatches, TensorDataset
 from ._panel import is_panel, newest_rows, series_rows
-from ._validation import as_tensor, feature_bases_from_names, is_pandas, validate_windows
+from ._validation import as_tensor, is_pandas, lag_layout, validate_windows
 
 # Prefixes skorch routes to its parts; e.g. ``optimizer__weight_decay=1e-4``.
 ROUTED_PREFIXES = ("optimizer", "criterion", "iterator_train", "iterator_valid", "callbacks")
@@ -145,7 +145,7 @@ HEADED_ATTENTIONS = ("temporal", "dual", "multihead")
 ARCHITECTURE_PARAMS = (
     "cell", "hidden_size", "num_layers", "dropout", "bidirectional", "attention",
     "attention_values", "n_heads", "single_attention_vector", "window_norm",
-    "target_feature", "linear_skip", "n_features",
+    "target_feature", "linear_skip", "n_features", "time_order",
 )
 
 
@@ -210,6 +210,7 @@ class _BaseAttentionRNN(BaseEstimator):
         "linear_skip": ["boolean"],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "n_features": [Interval(Integral, 1, None, closed="left"), None],
+        "time_order": [StrOptions({"oldest_first", "newest_first"})],
         "max_epochs": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "loss": [StrOptions({"auto"} | set(REGRESSION_LOSSES) | {"log_loss"})],
@@ -243,6 +244,7 @@ class _BaseAttentionRNN(BaseEstimator):
         linear_skip=False,
         dropout=0.0,
         n_features=None,
+        time_order="oldest_first",
         max_epochs="auto",
         batch_size="auto",
         loss="auto",
@@ -273,6 +275,7 @@ class _BaseAttentionRNN(BaseEstimator):
         self.linear_skip = linear_skip
         self.dropout = dropout
         self.n_features = n_features
+        self.time_order = time_order
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.loss = loss
@@ -791,11 +794,11 @@ class _BaseAttentionRNN(BaseEstimator):
     def _set_labels(self):
         """Names of the time steps and of the features per step."""
         n_timesteps, n_features = self.n_timesteps_, self.n_features_per_step_
-        self.time_labels_ = np.asarray(
-            [f"lag{lag}" for lag in range(n_timesteps - 1, -1, -1)], dtype=object
-        )
-        bases = feature_bases_from_names(getattr(self, "feature_names_in_", None))
-        if bases is None or len(bases) != n_features:
+        layout = lag_layout(getattr(self, "feature_names_in_", None))
+        lags = layout["lags"] if layout is not None else range(n_timesteps - 1, -1, -1)
+        self.time_labels_ = np.asarray([f"lag{lag}" for lag in lags], dtype=object)
+        bases = layout["bases"] if layout is not None else None
+        if bases is None or len(bases) != n_features or "" in bases:
             bases = [f"x{index}" for index in range(n_features)]
         self.feature_labels_ = np.asarray(bases, dtype=object)
 
@@ -1042,8 +1045,14 @@ _PARAMETERS_DOC = """
         Dropout between stacked layers and before the output layer.
     n_features : int, default=None
         Features per time step, to unflatten 2-D X. None: read it from
-        ``<name>_lag<k>`` column names (SlidingWindowTransformer with pandas
-        output), else 1.
+        lag-named columns (``<name>_lag<k>`` as SlidingWindowTransformer with
+        pandas output writes them, ``lag1``, ``lag_1``), else 1.
+    time_order : {"oldest_first", "newest_first"}, default="oldest_first"
+        The order of the time steps in unnamed input (numpy, 2-D or 3-D):
+        "newest_first" for lag matrices that start with the newest lag, as
+        skforecast's regressors receive them. Lag-named columns are put in
+        order by their names whatever their order (mlforecast's ``lag1 ..
+        lagN``, feature-major blocks), and this setting does not apply to them.
     max_epochs : int or "auto", default="auto"
         Passes over the training data. "auto": enough for about 4000
         optimiser steps, between 50 and 200 epochs (small data gets more

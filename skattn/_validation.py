@@ -7,8 +7,13 @@ below hold everywhere:
 - 3-D input is ``(n_samples, n_timesteps, n_features)``.
 - 2-D input is flattened windows, time major (oldest step first, the features
   of one step side by side), as :class:`~skattn.SlidingWindowTransformer`
-  writes them. The number of features per step comes from the estimator's
-  ``n_features`` parameter, else from ``*_lag<k>`` column names, else it is 1.
+  writes them. Columns named by lag (``x_lag3``, ``lag1``, ``lag_1``: the
+  name, if any, then the number of steps back) are put in that order whatever
+  order they come in (newest first, as skforecast and mlforecast write them, or
+  feature major), and give the number of features per step; otherwise it is
+  the estimator's ``n_features`` parameter, else 1.
+- Unnamed input is oldest first unless the estimator's ``time_order`` says
+  ``"newest_first"``.
 - NaN marks a missing value. A time step whose values are all NaN is a missing
   step: the model masks it out of the attention. A window without a single
   observed step, and inf anywhere, are errors.
@@ -23,7 +28,7 @@ import scipy.sparse as sp
 import torch
 from sklearn.utils.validation import check_array, check_consistent_length, validate_data
 
-_LAG_NAME = re.compile(r"^(?P<base>.+)_lag(?P<lag>\d+)$")
+_LAG_NAME = re.compile(r"^(?:(?P<base>.+?)_)?lag_?(?P<lag>\d+)$")
 _MAX_ROWS_IN_MESSAGE = 10
 
 
@@ -62,35 +67,72 @@ def rows_with_nonfinite(values, *, kind):
     return np.flatnonzero(bad)
 
 
-def feature_bases_from_names(feature_names):
-    """Feature names encoded in ``<name>_lag<k>`` column names, in order.
+def lag_layout(feature_names):
+    """How lag-named columns map to windows, or None for other names.
 
-    Returns None when the names do not follow that pattern.
+    Parameters
+    ----------
+    feature_names : sequence of str or None
+        Column names such as ``x_lag3`` (feature ``x``, 3 steps before the
+        newest), ``lag1`` or ``lag_1`` (one unnamed feature).
+
+    Returns
+    -------
+    layout : dict or None
+        ``bases`` (feature names in order of first appearance), ``lags`` (the
+        lags, oldest first) and ``order`` (column indices that put the columns
+        time major, oldest step first); None when some name is not a lag name.
+        Names that do not form a full grid (a feature lacking a lag the others
+        have, lags with a gap, a repeated name) raise ValueError.
     """
     if feature_names is None or len(feature_names) == 0:
         return None
-    bases = []
-    for name in feature_names:
+    cells = {}
+    for column, name in enumerate(feature_names):
         match = _LAG_NAME.match(str(name))
         if match is None:
             return None
-        bases.append(match["base"])
-    return list(dict.fromkeys(bases))
-
-
-def n_features_from_names(feature_names):
-    """Number of features per step encoded in ``<name>_lag<k>`` column names, or None."""
-    bases = feature_bases_from_names(feature_names)
-    return None if bases is None else len(bases)
+        key = (match["base"] or "", int(match["lag"]))
+        if key in cells:
+            raise ValueError(
+                f"Columns {list(feature_names)[cells[key]]!r} and {name!r} both name lag "
+                f"{key[1]} of feature {key[0] or '(unnamed)'!r}; each (feature, lag) "
+                "needs exactly one column."
+            )
+        cells[key] = column
+    bases = list(dict.fromkeys(base for base, _ in cells))
+    lags = sorted({lag for _, lag in cells}, reverse=True)
+    if lags != list(range(lags[0], lags[-1] - 1, -1)):
+        raise ValueError(
+            f"The lag columns skip lags (they hold lags {sorted(lags)}): windows must be "
+            "consecutive steps. Add the missing lags, or rename the columns."
+        )
+    missing = [f"{base}_lag{lag}" if base else f"lag{lag}"
+               for lag in lags for base in bases if (base, lag) not in cells]
+    if missing:
+        raise ValueError(
+            f"The lag columns do not form a full grid of features x lags: missing "
+            f"{missing[:5]}{' ...' if len(missing) > 5 else ''}. Every feature needs the "
+            "same lags."
+        )
+    order = np.array([cells[(base, lag)] for lag in lags for base in bases])
+    return {"bases": bases, "lags": lags, "order": order}
 
 
 def _window_shape(estimator, n_columns, *, reset):
     """(n_timesteps, n_features) of 2-D flattened windows with ``n_columns``."""
     if not reset:
         return n_columns // estimator.n_features_per_step_, estimator.n_features_per_step_
+    layout = lag_layout(getattr(estimator, "feature_names_in_", None))
     n_features = estimator.n_features
-    if n_features is None:
-        n_features = n_features_from_names(getattr(estimator, "feature_names_in_", None))
+    if layout is not None:
+        if n_features is not None and n_features != len(layout["bases"]):
+            raise ValueError(
+                f"n_features={n_features}, but the column names hold "
+                f"{len(layout['bases'])} feature(s) per step ({layout['bases']}). Set "
+                "n_features=None to read it from the names, or rename the columns."
+            )
+        n_features = len(layout["bases"])
     if n_features is None:
         n_features = 1
     if n_columns % n_features != 0:
@@ -120,6 +162,8 @@ def _fast_path_windows(estimator, X):
         X = X.reshape(len(X), *shape)
     if X.ndim != 3 or X.shape[1:] != shape:
         return None
+    if getattr(estimator, "time_order", "oldest_first") == "newest_first":
+        X = X[:, ::-1, :]
     X = X.astype(np.float32, copy=False)
     # checked after the cast: a float64 value beyond float32's range becomes
     # inf here, and the full path refuses it as fit does
@@ -203,11 +247,16 @@ def validate_windows(estimator, X, y=None, *, reset, y_numeric=True):
             f"X has {n_columns} features, but {name} is expecting "
             f"{estimator.n_features_in_} features as input."
         )
+    layout = lag_layout(getattr(estimator, "feature_names_in_", None)) if X.ndim == 2 else None
     if X.ndim == 2:
         n_timesteps, n_features = _window_shape(estimator, n_columns, reset=reset)
+        if layout is not None:
+            X = X[:, layout["order"]]
         X = X.reshape(len(X), n_timesteps, n_features)
     else:
         n_timesteps, n_features = X.shape[1:]
+    if layout is None and getattr(estimator, "time_order", "oldest_first") == "newest_first":
+        X = X[:, ::-1, :]
     if reset:
         estimator.n_timesteps_ = n_timesteps
         estimator.n_features_per_step_ = n_features

@@ -1,0 +1,92 @@
+"""Column order handled, not assumed (issue 14, item 1): lag-named columns in any
+order, newest-first arrays, and clear errors for names that do not form windows."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from skattn import AttentionLSTMRegressor, SlidingWindowTransformer, load, save
+
+FAST = {"max_epochs": 3, "hidden_size": 8, "random_state": 0}
+
+
+def oldest_first(n=120, steps=6, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, steps, 1))
+    return X, X[:, steps - 2, 0]  # the target is lag 1
+
+
+@pytest.mark.parametrize("names", [
+    lambda steps: [f"lag{k}" for k in range(steps)],            # mlforecast: lag1 .. lagN
+    lambda steps: [f"lag_{k}" for k in range(steps)],           # skforecast's names
+    lambda steps: [f"y_lag{k}" for k in range(steps)],
+])
+def test_newest_first_named_lags_train_as_oldest_first_windows(names):
+    X, y = oldest_first()
+    reference = AttentionLSTMRegressor(**FAST).fit(X, y)
+    steps = X.shape[1]
+    newest = pd.DataFrame(X[:, ::-1, 0], columns=names(steps))
+    model = AttentionLSTMRegressor(**FAST).fit(newest, y)
+    np.testing.assert_allclose(model.predict(newest), reference.predict(X), rtol=1e-5, atol=1e-6)
+    assert model.time_labels_.tolist() == [f"lag{k}" for k in range(steps - 1, -1, -1)]
+    frame = model.predict_attention(newest, as_frame=True)
+    # the user's lag-1 column carries the attention of the step before the newest
+    np.testing.assert_allclose(frame["lag1"], reference.predict_attention(X)[:, -2], rtol=1e-5)
+
+
+def test_a_newest_first_array_needs_time_order():
+    X, y = oldest_first()
+    reference = AttentionLSTMRegressor(**FAST).fit(X, y)
+    flipped = X[:, ::-1, 0].copy()
+    model = AttentionLSTMRegressor(time_order="newest_first", **FAST).fit(flipped, y)
+    np.testing.assert_allclose(model.predict(flipped), reference.predict(X), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(model.predict(flipped[:3].astype(np.float32)),  # fast path
+                               reference.predict(X[:3]), rtol=1e-5, atol=1e-6)
+
+
+def test_feature_major_columns_are_read_by_their_names():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(100, 5, 2))  # oldest first, 2 features
+    y = X[:, 2, 1]
+    time_major = SlidingWindowTransformer(5).set_output(transform="pandas")
+    flat = pd.DataFrame(X.reshape(100, -1), columns=[f"{f}_lag{lag}" for lag in range(4, -1, -1)
+                                                     for f in ("a", "b")])
+    feature_major = flat[[f"{f}_lag{lag}" for f in ("a", "b") for lag in range(5)]]
+    one = AttentionLSTMRegressor(**FAST).fit(flat, y)
+    other = AttentionLSTMRegressor(**FAST).fit(feature_major, y)
+    assert other.n_features_per_step_ == 2 and other.feature_labels_.tolist() == ["a", "b"]
+    np.testing.assert_allclose(other.predict(feature_major), one.predict(flat), rtol=1e-5,
+                               atol=1e-6)
+    assert time_major is not None
+
+
+def test_names_that_do_not_form_windows_are_clear_errors():
+    rng = np.random.default_rng(0)
+    values = rng.normal(size=(30, 4))
+    y = values[:, 0]
+    cases = {
+        "skip lags": ["lag0", "lag1", "lag3", "lag4"],
+        "full grid": ["a_lag0", "a_lag1", "b_lag0", "c_lag1"],
+        "both name lag": ["lag1", "lag_1", "lag2", "lag3"],
+    }
+    for message, names in cases.items():
+        with pytest.raises(ValueError, match=message):
+            AttentionLSTMRegressor(**FAST).fit(pd.DataFrame(values, columns=names), y)
+    with pytest.raises(ValueError, match="n_features=3, but the column names hold 1"):
+        AttentionLSTMRegressor(n_features=3, **FAST).fit(
+            pd.DataFrame(np.hstack([values, values[:, :2]]),
+                         columns=[f"lag{k}" for k in range(6)]), y)
+    with pytest.raises(ValueError, match="time_order"):
+        AttentionLSTMRegressor(time_order="backwards").fit(values, y)
+
+
+def test_time_order_is_saved_and_guarded(tmp_path):
+    X, y = oldest_first()
+    model = AttentionLSTMRegressor(time_order="newest_first", **FAST).fit(X[:, ::-1], y)
+    save(model, tmp_path / "m.skattn")
+    loaded = load(tmp_path / "m.skattn")
+    assert loaded.time_order == "newest_first"
+    np.testing.assert_allclose(loaded.predict(X[:, ::-1]), model.predict(X[:, ::-1]), rtol=1e-6)
+    model.set_params(time_order="oldest_first")
+    with pytest.raises(ValueError, match="time_order"):
+        save(model, tmp_path / "changed.skattn")
