@@ -13,7 +13,7 @@ from sklearn.utils.validation import (
 )
 
 from ._panel import check_time_order, is_panel, series_rows
-from ._validation import check_positive_int, is_pandas, reject_sparse
+from ._validation import check_positive_int, is_pandas, lag_layout, reject_sparse
 
 SEASON_PREFIX = "season"
 
@@ -250,6 +250,18 @@ class SlidingWindowTransformer(TransformerMixin, BaseEstimator):
         -------
         self : SlidingWindowTransformer
         """
+        reason = _already_windows(X)
+        if reason is not None:
+            warnings.warn(
+                f"X already holds windows ({reason}): SlidingWindowTransformer would "
+                f"window them again, {self.window_size} steps of {np.shape(X)[1]} features. "
+                "Inside a forecasting library that builds the lags itself (skforecast, "
+                "sktime, darts, mlforecast), pass AttentionLSTMRegressor as the regressor, "
+                "not a Pipeline that windows (time_order='newest_first' for arrays that "
+                "start with the newest lag).",
+                UserWarning,
+                stacklevel=2,
+            )
         if self.seasonal_period is not None:
             self._positions(_as_table(X), reset=True)
         X = self._validate(X, reset=True)
@@ -341,6 +353,30 @@ def _windows(X, window_size, fill_value):
     return np.ascontiguousarray(windows.transpose(0, 2, 1)).reshape(
         n_rows, window_size * n_features
     )
+
+
+def _already_windows(X, max_rows=1000):
+    """Why the rows of ``X`` look like windows already, or None: lag-named
+    columns, or columns that are one series shifted by a row from one column to
+    the next (a lag matrix, either order)."""
+    names = getattr(X, "columns", None)
+    if names is not None and len(names) > 1:
+        try:
+            if lag_layout([str(name) for name in names]) is not None:
+                return "its columns are named by lag"
+        except ValueError:
+            return "its columns are named by lag"
+    values = np.asarray(X, dtype=float) if np.ndim(X) == 2 else None
+    if values is None or values.shape[1] < 3 or len(values) < 4:
+        return None
+    values = values[:max_rows]
+    if np.nanstd(values[:, 0]) == 0:
+        return None
+    for newer, older in ((values[1:, 1:], values[:-1, :-1]), (values[1:, :-1], values[:-1, 1:])):
+        shifted = np.isclose(newer, older, equal_nan=True).all(axis=0)
+        if shifted.mean() >= 0.8:
+            return "each column is the one beside it shifted by a row, a lag matrix"
+    return None
 
 
 def _panel_supervised(series, horizon, exog):

@@ -1,6 +1,8 @@
 """Column order handled, not assumed (issue 14, item 1): lag-named columns in any
 order, newest-first arrays, and clear errors for names that do not form windows."""
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -90,3 +92,23 @@ def test_time_order_is_saved_and_guarded(tmp_path):
     model.set_params(time_order="oldest_first")
     with pytest.raises(ValueError, match="time_order"):
         save(model, tmp_path / "changed.skattn")
+
+
+def test_a_pipeline_that_windows_warns_when_fed_a_lag_matrix():
+    """Issue 14 item 2: make_forecaster as a forecasting library's regressor
+    would window the library's lag matrix again; it says so and what to pass."""
+    from skattn import make_forecaster
+
+    rng = np.random.default_rng(0)
+    series = np.sin(np.arange(150) / 5) + 0.1 * rng.normal(size=150)
+    newest_first = np.column_stack([series[12 - k : 150 - k] for k in range(1, 13)])
+    y = series[12:]
+    for lag_matrix in (newest_first, newest_first[:, ::-1],
+                       pd.DataFrame(newest_first, columns=[f"lag{k}" for k in range(1, 13)])):
+        with pytest.warns(UserWarning, match="already holds windows.*AttentionLSTMRegressor"):
+            make_forecaster(6, max_epochs=1, hidden_size=4, random_state=0).fit(lag_matrix, y)
+    table = pd.DataFrame({"a": series, "b": series ** 2, "c": rng.normal(size=150)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # ordinary tables pass quietly
+        SlidingWindowTransformer(6).fit(table)
+        SlidingWindowTransformer(6).fit(series.reshape(-1, 1))
