@@ -191,3 +191,24 @@ def test_default_thread_policy_is_one_thread_and_restores_the_caller_setting(dat
         assert set(two.fit(X, y).history_[:, "torch_threads"]) == {2}
     finally:
         torch.set_num_threads(previous)
+
+
+@pytest.mark.slow
+def test_the_readme_dask_snippet_runs_as_a_script(tmp_path):
+    """The README's Dask block, run as written in a fresh interpreter: it needs
+    its __main__ guard and shuts its cluster down without complaints."""
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", readme, flags=re.S)
+    snippet = next(block for block in blocks if "dask.distributed" in block)
+    script = tmp_path / "dask_search.py"
+    script.write_text(snippet)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=300, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "window__window_size" in done.stdout
+    assert "killing" not in done.stderr and "Traceback" not in done.stderr
