@@ -211,6 +211,7 @@ class _BaseAttentionRNN(BaseEstimator):
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "n_features": [Interval(Integral, 1, None, closed="left"), None],
         "time_order": [StrOptions({"oldest_first", "newest_first"})],
+        "missing_target": [StrOptions({"raise", "ignore"})],
         "max_epochs": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "loss": [StrOptions({"auto"} | set(REGRESSION_LOSSES) | {"log_loss"})],
@@ -245,6 +246,7 @@ class _BaseAttentionRNN(BaseEstimator):
         dropout=0.0,
         n_features=None,
         time_order="oldest_first",
+        missing_target="raise",
         max_epochs="auto",
         batch_size="auto",
         loss="auto",
@@ -276,6 +278,7 @@ class _BaseAttentionRNN(BaseEstimator):
         self.dropout = dropout
         self.n_features = n_features
         self.time_order = time_order
+        self.missing_target = missing_target
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.loss = loss
@@ -564,6 +567,7 @@ class _BaseAttentionRNN(BaseEstimator):
                 f"features; X has {self.n_timesteps_} x {self.n_features_per_step_}. "
                 "Set warm_start=False to train a new network."
             )
+        X, y = self._drop_unknown_targets(X, y)
         self._set_labels()
         targets, n_outputs = self._encode_target(y, refit=not warm)
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
@@ -594,6 +598,51 @@ class _BaseAttentionRNN(BaseEstimator):
         self._check_learned(targets, loss_scale)
         self._store_attention_summary(X)
         return self
+
+    def _drop_unknown_targets(self, X, y):
+        """With ``missing_target="ignore"``, the rows whose target is known (and
+        the panel's row groups renumbered to match); else ``X, y`` unchanged."""
+        if self.missing_target != "ignore":
+            return X, y
+        import pandas as pd
+
+        unknown = pd.isna(pd.DataFrame(y.reshape(len(y), -1))).any(axis=1).to_numpy()
+        if not unknown.any():
+            return X, y
+        keep = ~unknown
+        if keep.sum() < 2:
+            raise ValueError(
+                f"missing_target='ignore' leaves {int(keep.sum())} row(s) with a known "
+                "target; at least 2 are needed to fit."
+            )
+        if self._panel_validation is not None:
+            self._panel_validation = self._panel_validation[keep]
+        if self._panel_series is not None:
+            renumbered = np.cumsum(keep) - 1
+            groups = [renumbered[rows[keep[rows]]] for rows in self._panel_series]
+            groups = [rows for rows in groups if len(rows)]
+            self._panel_series = groups if len(groups) >= 2 else None
+        return X[keep], y[keep]
+
+    def _known_rows(self, y):
+        """Rows of ``y`` to score: all, or those with a known target when
+        ``missing_target="ignore"``."""
+        import pandas as pd
+
+        y = np.asarray(y)
+        if self.missing_target != "ignore":
+            return np.ones(len(y), dtype=bool)
+        return ~pd.isna(pd.DataFrame(y.reshape(len(y), -1))).any(axis=1).to_numpy()
+
+    def _score_known(self, score, X, y, sample_weight):
+        keep = self._known_rows(y)
+        if keep.all():
+            return score(X, y, sample_weight=sample_weight)
+        rows = np.flatnonzero(keep)
+        X = X.iloc[rows] if hasattr(X, "iloc") else np.asarray(X)[rows]
+        y = y.iloc[rows] if hasattr(y, "iloc") else np.asarray(y)[rows]
+        weight = None if sample_weight is None else np.asarray(sample_weight)[rows]
+        return score(X, y, sample_weight=weight)
 
     def _continued_net(self, n_outputs, seed, n_samples):
         """A net built from the current parameters (schedule, lr, optimizer,
@@ -1047,6 +1096,13 @@ _PARAMETERS_DOC = """
         Features per time step, to unflatten 2-D X. None: read it from
         lag-named columns (``<name>_lag<k>`` as SlidingWindowTransformer with
         pandas output writes them, ``lag1``, ``lag_1``), else 1.
+    missing_target : {"raise", "ignore"}, default="raise"
+        Rows whose target is NaN: "raise" refuses them (a ValueError naming
+        the rows); "ignore" fits and scores on the other rows only. With a
+        series kept on its regular time grid (``series.asfreq("MS")``), a gap
+        is a NaN that stays in its row, so windows and calendar columns keep
+        their place in time, and only the rows that would teach a missing
+        value are skipped.
     time_order : {"oldest_first", "newest_first"}, default="oldest_first"
         The order of the time steps in unnamed input (numpy, 2-D or 3-D):
         "newest_first" for lag matrices that start with the newest lag, as
@@ -1162,6 +1218,11 @@ _ATTRIBUTES_DOC = """
 
 
 class AttentionLSTMRegressor(RegressorMixin, _BaseAttentionRNN):
+    def score(self, X, y, sample_weight=None):
+        """R^2 of ``predict(X)``; rows with an unknown target are left out with
+        ``missing_target="ignore"``."""
+        return self._score_known(super().score, X, y, sample_weight)
+
     __doc__ = (
         """Attention-RNN regressor for windows of time series.
 
@@ -1282,6 +1343,11 @@ class AttentionLSTMRegressor(RegressorMixin, _BaseAttentionRNN):
 
 
 class AttentionLSTMClassifier(ClassifierMixin, _BaseAttentionRNN):
+    def score(self, X, y, sample_weight=None):
+        """Accuracy of ``predict(X)``; rows with an unknown label are left out
+        with ``missing_target="ignore"``."""
+        return self._score_known(super().score, X, y, sample_weight)
+
     __doc__ = (
         """Attention-RNN classifier for windows of time series.
 

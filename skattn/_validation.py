@@ -21,6 +21,7 @@ below hold everywhere:
 
 import re
 import sys
+import warnings
 from numbers import Integral
 
 import numpy as np
@@ -119,8 +120,38 @@ def lag_layout(feature_names):
     return {"bases": bases, "lags": lags, "order": order}
 
 
-def _window_shape(estimator, n_columns, *, reset):
-    """(n_timesteps, n_features) of 2-D flattened windows with ``n_columns``."""
+def features_per_step_hint(X, max_rows=2000, max_features=64):
+    """The number of features per step that 2-D windows ``X`` appear to hold, or None.
+
+    Consecutive windows of a time-major table repeat each value one step
+    earlier in the next row: column ``j`` of row ``t`` is column ``j - F`` of
+    row ``t + 1``, up to a per-column scale and shift (a scaler in between).
+    The smallest ``F`` for which every such pair of columns correlates
+    perfectly is the answer; None when no ``F`` does (shuffled rows, unrelated
+    columns, too few complete rows).
+    """
+    values = np.asarray(X[:max_rows], dtype=np.float64)
+    values = values[np.isfinite(values).all(axis=1)]
+    n_rows, n_columns = values.shape
+    if n_rows < 10 or n_columns < 2:
+        return None
+    for n_features in range(1, min(max_features, n_columns // 2) + 1):
+        if n_columns % n_features:
+            continue
+        newer, older = values[1:, :-n_features], values[:-1, n_features:]
+        newer = newer - newer.mean(axis=0)
+        older = older - older.mean(axis=0)
+        spread = np.sqrt((newer**2).sum(axis=0) * (older**2).sum(axis=0))
+        if not (spread > 0).all():
+            continue
+        if ((newer * older).sum(axis=0) / spread > 1 - 1e-6).all():
+            return n_features
+    return None
+
+
+def _window_shape(estimator, X, *, reset):
+    """(n_timesteps, n_features) of 2-D flattened windows ``X``."""
+    n_columns = X.shape[1]
     if not reset:
         return n_columns // estimator.n_features_per_step_, estimator.n_features_per_step_
     layout = lag_layout(getattr(estimator, "feature_names_in_", None))
@@ -135,6 +166,17 @@ def _window_shape(estimator, n_columns, *, reset):
         n_features = len(layout["bases"])
     if n_features is None:
         n_features = 1
+        hint = features_per_step_hint(X)
+        if hint is not None and hint > 1:
+            warnings.warn(
+                f"X looks like windows of {hint} features per step (each value comes back "
+                f"{hint} columns earlier in the next row), but without n_features or "
+                "lag-named columns it is read as 1 feature per step. Set n_features="
+                f"{hint} (model__n_features in a Pipeline), or turn pandas output on "
+                "(SlidingWindowTransformer(...).set_output(transform='pandas')).",
+                UserWarning,
+                stacklevel=5,
+            )
     if n_columns % n_features != 0:
         raise ValueError(
             f"X has {n_columns} columns, which is not a multiple of n_features="
@@ -249,7 +291,7 @@ def validate_windows(estimator, X, y=None, *, reset, y_numeric=True):
         )
     layout = lag_layout(getattr(estimator, "feature_names_in_", None)) if X.ndim == 2 else None
     if X.ndim == 2:
-        n_timesteps, n_features = _window_shape(estimator, n_columns, reset=reset)
+        n_timesteps, n_features = _window_shape(estimator, X, reset=reset)
         if layout is not None:
             X = X[:, layout["order"]]
         X = X.reshape(len(X), n_timesteps, n_features)
@@ -296,12 +338,16 @@ def validate_windows(estimator, X, y=None, *, reset, y_numeric=True):
         raise ValueError(
             f"y must be 1-D (n_samples,) or 2-D (n_samples, n_outputs), got shape {y.shape}."
         )
+    ignore_missing = getattr(estimator, "missing_target", "raise") == "ignore"
     if y.dtype.kind in "fc":
-        bad_rows = rows_with_nonfinite(y, kind="nonfinite")
+        bad_rows = rows_with_nonfinite(y, kind="inf" if ignore_missing else "nonfinite")
         if bad_rows.size:
             raise ValueError(
-                f"y contains NaN or inf in rows {_format_rows(bad_rows)}; targets "
-                "must be finite (drop those rows, or impute them, before fitting)."
+                f"y contains {'inf' if ignore_missing else 'NaN or inf'} in rows "
+                f"{_format_rows(bad_rows)}; targets must be finite (drop those rows, or "
+                "impute them, before fitting"
+                + (")." if ignore_missing else "; or set missing_target='ignore' to train "
+                   "on the rows whose target is known).")
             )
     return X, y
 

@@ -205,8 +205,11 @@ class SlidingWindowTransformer(TransformerMixin, BaseEstimator):
                 if self.index_frequency_ is None:
                     raise ValueError(
                         "seasonal_period needs a regular DatetimeIndex; the frequency "
-                        "of X's index could not be inferred. Set it with "
-                        "X.asfreq(...), or pass integer positions or a PeriodIndex."
+                        "of X's index could not be inferred. Put the series on its time "
+                        "grid with series.asfreq(...) before make_supervised (a gap is "
+                        "then a NaN: a missing step in the windows, and "
+                        "missing_target='ignore' on the model skips its targets), or "
+                        "pass integer positions or a PeriodIndex."
                     )
         if isinstance(index, pd.DatetimeIndex) and self.index_frequency_ is None:
             raise ValueError(
@@ -366,8 +369,11 @@ def _already_windows(X, max_rows=1000):
                 return "its columns are named by lag"
         except ValueError:
             return "its columns are named by lag"
-    values = np.asarray(X, dtype=float) if np.ndim(X) == 2 else None
-    if values is None or values.shape[1] < 3 or len(values) < 4:
+    try:  # anything that is not a plain numeric table is for fit's checks to refuse
+        values = np.asarray(X, dtype=float)
+    except (TypeError, ValueError):
+        return None
+    if values.ndim != 2 or values.shape[1] < 3 or len(values) < 4:
         return None
     values = values[:max_rows]
     if np.nanstd(values[:, 0]) == 0:

@@ -6,6 +6,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.exceptions import ConvergenceWarning
 
 from skattn import AttentionLSTMRegressor, SlidingWindowTransformer, load, save
 
@@ -112,3 +113,29 @@ def test_a_pipeline_that_windows_warns_when_fed_a_lag_matrix():
         warnings.simplefilter("error", UserWarning)  # ordinary tables pass quietly
         SlidingWindowTransformer(6).fit(table)
         SlidingWindowTransformer(6).fit(series.reshape(-1, 1))
+
+
+def test_a_multivariate_pipeline_without_n_features_is_warned():
+    """Issue 14 item 6: windows of 3 features read as 1 feature per step used
+    to train silently (and badly); now the fit says what to set."""
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    rng = np.random.default_rng(0)
+    table = np.cumsum(rng.normal(size=(200, 3)), axis=0)
+
+    def fit(n_features, data):
+        return make_pipeline(SlidingWindowTransformer(8), StandardScaler(),
+                             AttentionLSTMRegressor(n_features=n_features, **FAST)
+                             ).fit(data, data[:, 0])
+
+    with pytest.warns(UserWarning, match="windows of 3 features per step.*n_features=3"):
+        fit(None, table)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        warnings.simplefilter("ignore", ConvergenceWarning)  # a subclass; 3 epochs learn little
+        assert fit(3, table)[-1].n_features_per_step_ == 3
+        assert fit(None, table[:, :1])[-1].n_features_per_step_ == 1  # univariate: quiet
+        shuffled = rng.permutation(len(table))
+        windows = SlidingWindowTransformer(8).fit_transform(table)[shuffled]
+        AttentionLSTMRegressor(**FAST).fit(windows, table[shuffled, 0])  # no claim made
