@@ -8,7 +8,8 @@ What each library hands over:
   -> ``AttentionLSTMRegressor(time_order="newest_first")``;
 - mlforecast ``MLForecast``: a DataFrame ``lag1 .. lagN`` (newest first), read
   by name -> ``AttentionLSTMRegressor()``;
-- sktime ``make_reduction`` and darts' ``RegressionModel``: oldest lag first
+- sktime ``make_reduction`` and darts' ``SKLearnModel`` (``RegressionModel``): oldest
+  lag first
   -> ``AttentionLSTMRegressor()``.
 
 Data: statsmodels' monthly co2 (mean of the weekly values, gaps interpolated),
@@ -89,7 +90,11 @@ def with_sktime(regressor):
 
 def with_darts(regressor):
     from darts import TimeSeries
-    from darts.models import RegressionModel
+
+    try:
+        from darts.models import SKLearnModel as RegressionModel  # darts >= 0.34
+    except ImportError:
+        from darts.models import RegressionModel
 
     def forecast(train):
         model = RegressionModel(lags=LAGS, model=regressor)
@@ -117,13 +122,13 @@ def main():
           "origins, MAE (lower is better)")
     print(f"{'library':12s} {'RidgeCV':>8s} {'skattn':>8s} {'ratio':>6s} {'seconds':>8s}")
     for name, (wrap, params) in LIBRARIES.items():
-        try:
-            __import__(name)
-        except ImportError:
-            print(f"{name:12s} not installed")
-            continue
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
+            try:
+                __import__(name)
+            except ImportError:
+                print(f"{name:12s} not installed")
+                continue
             ridge = backtest(wrap(RidgeCV(alphas=np.logspace(-3, 3, 13))), series)
             start = time.perf_counter()
             network = backtest(wrap(skattn_regressor(**params)), series)
