@@ -500,8 +500,8 @@ class _BaseAttentionRNN(BaseEstimator):
             try:
                 return self._fit(X, y)
             finally:
-                vars(self).pop("_panel_validation", None)
-                vars(self).pop("_panel_series", None)
+                for name in ("_panel_validation", "_panel_series", "_panel_ids"):
+                    vars(self).pop(name, None)
 
     def _architecture(self):
         return {name: getattr(self, name) for name in ARCHITECTURE_PARAMS}
@@ -536,12 +536,12 @@ class _BaseAttentionRNN(BaseEstimator):
         warm = self.warm_start and hasattr(self, "net_")
         # early stopping on a panel holds out the newest rows of every series,
         # and (with two series or more) each series' errors count in its own units
-        self._panel_validation, self._panel_series = (
-            (newest_rows(X.index, self.validation_fraction), series_rows(X.index)[1])
-            if is_panel(X) else (None, None)
+        self._panel_validation, self._panel_series, self._panel_ids = (
+            (newest_rows(X.index, self.validation_fraction), *series_rows(X.index)[::-1])
+            if is_panel(X) else (None, None, None)
         )
         if self._panel_series is not None and len(self._panel_series) < 2:
-            self._panel_series = None
+            self._panel_series = self._panel_ids = None
         if warm and self._changed_architecture():
             changed = ", ".join(
                 f"{name} (fitted with {self._architecture_at_fit[name]!r}, now "
@@ -619,9 +619,11 @@ class _BaseAttentionRNN(BaseEstimator):
             self._panel_validation = self._panel_validation[keep]
         if self._panel_series is not None:
             renumbered = np.cumsum(keep) - 1
-            groups = [renumbered[rows[keep[rows]]] for rows in self._panel_series]
-            groups = [rows for rows in groups if len(rows)]
-            self._panel_series = groups if len(groups) >= 2 else None
+            kept = [(name, renumbered[rows[keep[rows]]])
+                    for name, rows in zip(self._panel_ids, self._panel_series, strict=True)]
+            kept = [(name, rows) for name, rows in kept if len(rows)]
+            self._panel_ids = [name for name, _ in kept] if len(kept) >= 2 else None
+            self._panel_series = [rows for _, rows in kept] if len(kept) >= 2 else None
         return X[keep], y[keep]
 
     def _known_rows(self, y):
@@ -852,8 +854,10 @@ class _BaseAttentionRNN(BaseEstimator):
         self.feature_labels_ = np.asarray(bases, dtype=object)
 
     def _store_attention_summary(self, X):
-        """Mean attention over the training windows, as fitted attributes."""
-        for name in ("attention_weights_", "feature_weights_", "head_weights_"):
+        """Mean attention over the training windows, as fitted attributes (and
+        per series of a panel)."""
+        for name in ("attention_weights_", "feature_weights_", "head_weights_",
+                     "series_attention_"):
             if hasattr(self, name):
                 delattr(self, name)
         attention = self._fitted_param("attention")
@@ -861,6 +865,15 @@ class _BaseAttentionRNN(BaseEstimator):
             return
         means = self._infer(X, ("temporal", "feature", "heads"), reduce="mean")
         primary = "feature" if attention == "feature" else "temporal"
+        if getattr(self, "_panel_series", None) is not None:
+            import pandas as pd
+
+            weights = self._infer(X, (primary,))[primary]
+            labels = self.feature_labels_ if primary == "feature" else self.time_labels_
+            self.series_attention_ = pd.DataFrame(
+                [weights[rows].mean(axis=0) for rows in self._panel_series],
+                index=pd.Index(self._panel_ids, name="series"), columns=list(labels),
+            )
         self.attention_weights_ = means[primary]
         if "feature" in means:
             self.feature_weights_ = means["feature"]
@@ -1169,6 +1182,11 @@ _ATTRIBUTES_DOC = """
     target_feature_ : str or None
         The feature the network forecasts relative to (see
         ``target_feature``), or None.
+    series_attention_ : pandas DataFrame
+        Only after a fit on a panel (``panel_``): the mean attention over each
+        series' training windows, one row per series (its id), one column per
+        time step (per feature for ``attention="feature"``). Not kept by
+        ``save``; ``predict_attention`` on a series' windows gives it anew.
     panel_ : bool
         True when ``fit`` saw a panel of two series or more: pandas ``X``
         whose MultiIndex places each row in a series and in time (``SlidingWindowTransformer`` with

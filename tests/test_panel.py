@@ -183,3 +183,30 @@ def test_a_one_series_panel_trains_as_that_series_alone():
     alone = AttentionLSTMRegressor(**params).fit(windows.reset_index(drop=True), y.to_numpy())
     assert not as_panel.panel_
     np.testing.assert_allclose(as_panel.predict(windows), alone.predict(windows), rtol=1e-5)
+
+
+def test_attention_is_summarised_per_series_and_for_the_panel():
+    series = make_planted_panel(4, 7, min_length=60, max_length=100, random_state=0)
+    series.iloc[[3, 4]] = np.nan  # ignored targets renumber the rows; ids stay right
+    X, y = make_supervised(series)
+    pipe = Pipeline([
+        ("window", SlidingWindowTransformer(10)),
+        ("model", AttentionLSTMRegressor(missing_target="ignore", max_epochs=3, hidden_size=8,
+                                         random_state=0)),
+    ]).set_output(transform="pandas").fit(X, y)
+    model = pipe["model"]
+    summary = model.series_attention_
+    assert summary.index.tolist() == ["s0", "s1", "s2", "s3"]
+    assert summary.columns.tolist() == model.time_labels_.tolist()
+    np.testing.assert_allclose(summary.sum(axis=1), 1.0, rtol=1e-5)
+    windows = pipe["window"].transform(X)
+    known = y.notna().to_numpy()
+    for name in ("s1", "s3"):
+        rows = known & (X.index.get_level_values("series") == name)
+        np.testing.assert_allclose(summary.loc[name], model.predict_attention(windows[rows])
+                                   .mean(axis=0), rtol=1e-4)
+    np.testing.assert_allclose(model.attention_weights_,  # the panel's: over all windows
+                               model.predict_attention(windows[known]).mean(axis=0), rtol=1e-4)
+    alone = AttentionLSTMRegressor(max_epochs=1, hidden_size=4).fit(
+        windows.to_numpy()[known], y[known])
+    assert not hasattr(alone, "series_attention_")
