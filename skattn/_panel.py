@@ -47,6 +47,38 @@ def check_time_order(index):
             )
 
 
+def check_time_grid(index):
+    """Raise ValueError naming the first series of a panel whose times skip
+    a step of its own grid: integer times whose steps differ, periods that skip
+    one, timestamps without a regular frequency. Other kinds of time are not
+    checked."""
+    import pandas as pd
+
+    times = index.get_level_values(-1)
+    for series_id, rows in zip(*series_rows(index), strict=True):
+        series_times = times[rows]
+        if len(series_times) < 3:
+            continue
+        if isinstance(series_times, pd.PeriodIndex):
+            steps = np.diff(series_times.asi8)
+            regular = bool((steps == 1).all())
+        elif isinstance(series_times, pd.DatetimeIndex):
+            regular = pd.infer_freq(series_times) is not None
+        elif pd.api.types.is_integer_dtype(series_times.dtype):
+            regular = len(np.unique(np.diff(np.asarray(series_times)))) == 1
+        else:
+            continue
+        if not regular:
+            raise ValueError(
+                f"Series {series_id!r} of the panel has gaps in its time grid (its times "
+                f"run from {series_times[0]} to {series_times[-1]} in {len(series_times)} "
+                "uneven steps): windows and targets count rows, so they would join "
+                "values that are not neighbours in time. Put every series on its grid "
+                "first, a missing period as a NaN row (for timestamps: asfreq per "
+                "series), and set missing_target='ignore' on the model."
+            )
+
+
 def newest_rows(index, fraction):
     """Boolean mask of the newest ``fraction`` of the rows of every series
     (at least one, leaving at least one older row in series of two or more)."""

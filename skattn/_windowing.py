@@ -12,7 +12,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._panel import check_time_order, is_panel, series_rows
+from ._panel import check_time_grid, check_time_order, is_panel, series_rows
 from ._validation import check_positive_int, is_pandas, lag_layout, reject_sparse
 
 SEASON_PREFIX = "season"
@@ -297,6 +297,7 @@ class SlidingWindowTransformer(TransformerMixin, BaseEstimator):
         panel_rows = None
         if is_panel(X):
             check_time_order(X.index)
+            check_time_grid(X.index)
             panel_rows = series_rows(X.index)[1]
         X = self._validate(X, reset=False)
         if positions is not None:
@@ -390,6 +391,7 @@ def _panel_supervised(series, horizon, exog):
     import pandas as pd
 
     check_time_order(series.index)
+    check_time_grid(series.index)
     if exog is not None and not (is_pandas(exog) and exog.index.equals(series.index)):
         raise ValueError(
             "With a panel series (a MultiIndex of series id and time), exog must be "

@@ -74,3 +74,28 @@ def test_too_few_known_targets_is_a_clear_error():
     y[4] = np.inf
     with pytest.raises(ValueError, match="inf in rows"):
         AttentionLSTMRegressor(missing_target="ignore", **FAST).fit(X, y)
+
+
+def test_a_panel_series_with_a_gap_is_named():
+    panel = make_planted_panel(3, 4, min_length=40, max_length=60, random_state=0)
+    gappy = panel.drop(("s1", 10))
+    with pytest.raises(ValueError, match="Series 's1' of the panel has gaps in its time grid"):
+        make_supervised(gappy)
+    X, _ = make_supervised(panel)
+    with pytest.raises(ValueError, match="Series 's1' of the panel has gaps"):
+        SlidingWindowTransformer(6).fit(X).transform(X.drop(("s1", 10)))
+    # monthly timestamps: a skipped month is a gap, month lengths are not
+    months = pd.date_range("2001-01-01", periods=30, freq="MS")
+    index = pd.MultiIndex.from_product([["a", "b"], months], names=["series", "time"])
+    monthly = pd.Series(np.arange(60.0), index=index)
+    make_supervised(monthly)
+    with pytest.raises(ValueError, match="Series 'b'.*asfreq per series"):
+        make_supervised(monthly.drop(("b", months[7])))
+    # on its grid, the gap is a NaN row and the model skips its targets
+    on_grid = monthly.copy()
+    on_grid[("b", months[7])] = np.nan
+    X, y = make_supervised(on_grid)
+    model = Pipeline([("window", SlidingWindowTransformer(6)),
+                      ("model", AttentionLSTMRegressor(missing_target="ignore", **FAST))]
+                     ).set_output(transform="pandas").fit(X, y)
+    assert np.isfinite(model.predict(X)).all()
