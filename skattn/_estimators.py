@@ -36,6 +36,7 @@ from ._modules import (
     FEATURE_ATTENTIONS,
     WINDOW_NORMS,
     AttentionRNN,
+    PinballLoss,
 )
 from ._net import AttentionNet, TailSplit, TensorBatches, TensorDataset
 from ._panel import is_panel, newest_rows, series_rows
@@ -145,7 +146,7 @@ HEADED_ATTENTIONS = ("temporal", "dual", "multihead")
 ARCHITECTURE_PARAMS = (
     "cell", "hidden_size", "num_layers", "dropout", "bidirectional", "attention",
     "attention_values", "n_heads", "single_attention_vector", "window_norm",
-    "target_feature", "linear_skip", "n_features", "time_order",
+    "target_feature", "linear_skip", "n_features", "time_order", "quantiles",
 )
 
 
@@ -212,6 +213,7 @@ class _BaseAttentionRNN(BaseEstimator):
         "n_features": [Interval(Integral, 1, None, closed="left"), None],
         "time_order": [StrOptions({"oldest_first", "newest_first"})],
         "missing_target": [StrOptions({"raise", "ignore"})],
+        "quantiles": ["array-like", None],
         "max_epochs": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "loss": [StrOptions({"auto"} | set(REGRESSION_LOSSES) | {"log_loss"})],
@@ -247,6 +249,7 @@ class _BaseAttentionRNN(BaseEstimator):
         n_features=None,
         time_order="oldest_first",
         missing_target="raise",
+        quantiles=None,
         max_epochs="auto",
         batch_size="auto",
         loss="auto",
@@ -279,6 +282,7 @@ class _BaseAttentionRNN(BaseEstimator):
         self.n_features = n_features
         self.time_order = time_order
         self.missing_target = missing_target
+        self.quantiles = quantiles
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.loss = loss
@@ -341,9 +345,36 @@ class _BaseAttentionRNN(BaseEstimator):
     _y_numeric = True
     _losses = {}  # loss name -> torch criterion class; the first is "auto"
 
+    def _quantile_levels(self, quantiles="current"):
+        """The sorted quantile levels (0.5 included), or None without quantiles;
+        of the ``quantiles`` parameter, or of another value of it."""
+        quantiles = self.quantiles if isinstance(quantiles, str) else quantiles
+        if quantiles is None:
+            return None
+        if not self._losses.get("squared_error"):
+            raise ValueError(
+                f"quantiles are for regression; {type(self).__name__} takes quantiles=None."
+            )
+        try:
+            levels = np.asarray(quantiles, dtype=float).reshape(-1)
+        except (TypeError, ValueError):
+            levels = np.array([np.nan])
+        if not len(levels) or not ((levels > 0) & (levels < 1)).all():
+            raise ValueError(
+                f"quantiles must be levels strictly between 0 and 1, got {quantiles!r}."
+            )
+        return tuple(float(level) for level in np.unique(np.append(levels, 0.5)))
+
     def _criterion(self):
         """The torch criterion class ``loss`` names (ValueError if it is not one
         of this estimator's)."""
+        if self._quantile_levels() is not None:
+            if self.loss != "auto":
+                raise ValueError(
+                    f"With quantiles the loss is the pinball loss; loss={self.loss!r} "
+                    "does not apply. Leave loss='auto'."
+                )
+            return PinballLoss
         if self.loss == "auto":
             return next(iter(self._losses.values()))
         if self.loss not in self._losses:
@@ -357,9 +388,13 @@ class _BaseAttentionRNN(BaseEstimator):
         """Per-row scale of each series' errors in a panel (regression), or None."""
         return None
 
+    def _criterion_params(self):
+        levels = self._quantile_levels()
+        return {} if levels is None else {"quantiles": levels}
+
     def _sample_losses(self, predictions, targets):
         """Per-window training loss (summed over the outputs) of float arrays."""
-        elementwise = self._criterion()(reduction="none")
+        elementwise = self._criterion()(reduction="none", **self._criterion_params())
         losses = elementwise(torch.as_tensor(predictions), torch.as_tensor(targets))
         return losses.reshape(len(losses), -1).sum(dim=1).numpy()
 
@@ -433,7 +468,10 @@ class _BaseAttentionRNN(BaseEstimator):
             module__target_feature=self._target_feature_index(),
             module__value_changes=not getattr(self, "panel_", False),
             module__linear_skip=self.linear_skip,
+            module__n_quantiles=len(self._quantile_levels() or (0.5,)),
+            module__median_index=(self._quantile_levels() or (0.5,)).index(0.5),
             criterion=self._criterion(),
+            **{f"criterion__{name}": value for name, value in self._criterion_params().items()},
             optimizer=self.optimizer,
             lr=self.lr,
             max_epochs=max_epochs,
@@ -593,6 +631,7 @@ class _BaseAttentionRNN(BaseEstimator):
                 self.net_.partial_fit(data)
             if self.net_.module_.skip is not None and self.net_.train_split is not None:
                 self._keep_network_if_it_helps(data)
+            self._calibrate_intervals(data)
         self._check_training_faults()
         self._check_outputs_finite(X)
         self._check_learned(targets, loss_scale)
@@ -835,6 +874,41 @@ class _BaseAttentionRNN(BaseEstimator):
             with torch.no_grad():
                 head.weight.copy_(trained_head[0])
                 head.bias.copy_(trained_head[1])
+
+    def _calibrate_intervals(self, data):
+        """Split-conformal corrections of the quantile intervals (conformalised
+        quantile regression, Romano et al. 2019), from the validation windows.
+
+        For each pair of levels (q, 1 - q) the score of a window is how far its
+        target lies outside [q-quantile, (1-q)-quantile] (negative inside);
+        the correction is the ceil((n + 1)(1 - alpha))-th smallest score, alpha
+        = 2q, added on both sides. Without early stopping there is no held-out
+        window and the corrections are 0.
+        """
+        vars(self).pop("interval_offsets_", None)
+        levels = self._quantile_levels()
+        if levels is None:
+            return
+        pairs = self._interval_pairs(levels)
+        n_outputs = len(self.y_mean_)
+        offsets = np.zeros((len(pairs), n_outputs))
+        if self.net_.train_split is not None:
+            _, valid = self.net_.train_split(data)
+            outputs = self._infer(valid.X, ("prediction",))["prediction"].astype(np.float64)
+            outputs = outputs.reshape(len(outputs), n_outputs, len(levels))
+            targets = valid.y.double().cpu().numpy().reshape(len(outputs), n_outputs)
+            n_valid = len(targets)
+            for number, (low, high) in enumerate(pairs):
+                scores = np.maximum(outputs[..., low] - targets, targets - outputs[..., high])
+                rank = int(np.ceil((n_valid + 1) * (levels[high] - levels[low])))
+                offsets[number] = np.sort(scores, axis=0)[min(rank, n_valid) - 1]
+        self.interval_offsets_ = offsets
+
+    @staticmethod
+    def _interval_pairs(levels):
+        """Index pairs (low, high) of levels symmetric around 0.5, widest first."""
+        return [(low, len(levels) - 1 - low) for low in range(len(levels) // 2)
+                if np.isclose(levels[low] + levels[len(levels) - 1 - low], 1.0)]
 
     def _linear_solution(self, X, targets):
         """(coef, intercept) of the linear skip on the flattened windows ``X``."""
@@ -1326,11 +1400,16 @@ class AttentionLSTMRegressor(RegressorMixin, _BaseAttentionRNN):
     def _constant_loss(self, targets, loss_scale=None):
         """Training loss of the best constant (the mean for squared errors, the
         median otherwise), in the units training measures errors in."""
-        center = (np.mean if self._criterion() is torch.nn.MSELoss else np.median)(targets, axis=0)
+        levels = self._quantile_levels()
+        if levels is not None:  # each level's own quantile, output-major
+            center = np.quantile(targets, levels, axis=0).T.reshape(-1)
+        else:
+            center = (np.mean if self._criterion() is torch.nn.MSELoss else np.median)(
+                targets, axis=0)
         constant = np.repeat(center[None], len(targets), axis=0).astype(np.float64)
         units = 1.0 if loss_scale is None else np.reshape(loss_scale, (-1, 1))
         losses = self._sample_losses(constant / units, targets.astype(np.float64) / units)
-        return float(losses.mean() / targets.shape[1])
+        return float(losses.mean() / constant.shape[1])
 
     def _linear_solution(self, X, targets):
         coef, intercept, anchor = skip_ridge(X, targets, self.y_mean_, self.y_scale_)
@@ -1350,9 +1429,81 @@ class AttentionLSTMRegressor(RegressorMixin, _BaseAttentionRNN):
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             In the units of the training targets.
         """
-        raw = self._raw_predict(X).astype(np.float64)
-        y_pred = raw * self.y_scale_ + self.y_mean_
-        return y_pred.ravel() if self._single_output else y_pred
+        levels = self._quantile_levels(self._fitted_param("quantiles"))
+        if levels is None:
+            raw = self._raw_predict(X).astype(np.float64)
+            y_pred = raw * self.y_scale_ + self.y_mean_
+            return y_pred.ravel() if self._single_output else y_pred
+        median = self._quantile_outputs(X)[..., levels.index(0.5)]
+        return median.ravel() if self._single_output else median
+
+    def _quantile_outputs(self, X):
+        """(n_samples, n_outputs, n_levels) quantiles in the targets' units."""
+        self._check_fitted()
+        levels = self._quantile_levels(self._fitted_param("quantiles"))
+        if levels is None:
+            raise AttributeError(
+                f"This {type(self).__name__} has no quantiles: set quantiles=(0.1, 0.5, 0.9) "
+                "(say) and fit again."
+            )
+        raw = self._raw_predict(X).astype(np.float64).reshape(-1, len(self.y_mean_), len(levels))
+        return raw * self.y_scale_[:, None] + self.y_mean_[:, None]
+
+    def predict_quantiles(self, X):
+        """The fitted quantiles of the target for windows ``X``, increasing.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps, n_features) or \
+                (n_samples, n_timesteps * n_features)
+
+        Returns
+        -------
+        quantiles : ndarray of shape (n_samples, n_levels) or \
+                (n_samples, n_outputs, n_levels)
+            At the levels of ``quantiles`` (0.5 added), sorted; they never cross.
+        """
+        values = self._quantile_outputs(X)
+        return values[:, 0] if self._single_output else values
+
+    def predict_interval(self, X, coverage=0.8):
+        """Prediction intervals that should hold the target ``coverage`` of the time.
+
+        The quantiles at ``(1 - coverage) / 2`` and ``(1 + coverage) / 2``
+        (both must be among ``quantiles``), widened or narrowed on both sides
+        by the split-conformal correction measured on the newest (validation)
+        windows at fit (``interval_offsets_``), so that the stated coverage
+        holds on data the model has not seen.
+
+        Parameters
+        ----------
+        X : array-like of windows
+        coverage : float, default=0.8
+
+        Returns
+        -------
+        interval : ndarray of shape (n_samples, 2) or (n_samples, n_outputs, 2)
+            Lower and upper bounds.
+        """
+        levels = self._quantile_levels(self._fitted_param("quantiles"))
+        pairs = self._interval_pairs(levels) if levels is not None else []
+        widths = [levels[high] - levels[low] for low, high in pairs]
+        matches = [number for number, width in enumerate(widths) if np.isclose(width, coverage)]
+        if not matches:
+            raise ValueError(
+                f"coverage={coverage} needs the quantiles {(1 - coverage) / 2:g} and "
+                f"{(1 + coverage) / 2:g}; this model has {list(levels or [])}, which give "
+                f"the coverages {[round(width, 6) for width in widths]}."
+            )
+        number = matches[0]
+        low, high = pairs[number]
+        values = self._quantile_outputs(X)
+        offset = getattr(self, "interval_offsets_", np.zeros((len(pairs), len(self.y_mean_))))
+        shift = offset[number] * self.y_scale_
+        interval = np.stack([values[..., low] - shift, values[..., high] + shift], axis=-1)
+        # a negative correction cannot turn the interval inside out
+        interval[..., 1] = np.maximum(interval[..., 1], interval[..., 0])
+        return interval[:, 0] if self._single_output else interval
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

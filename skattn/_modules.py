@@ -313,6 +313,12 @@ class AttentionRNN(nn.Module):
         series). False (the estimator's choice on panels): a step's value is
         that step's own inputs alone, so a weight on a step cannot stand for
         its neighbour's value.
+    n_quantiles : int, default=1
+        Values per output: with more than one, quantiles of the target in
+        increasing order that cannot cross (see ``_quantile_values``); the
+        output is flattened output-major, (batch, n_outputs * n_quantiles).
+    median_index : int, default=0
+        Which of the quantiles is the median (the free one).
     linear_skip : bool, default=False
         Add a fixed linear map of the whole window to the prediction (the
         autoregressive component of LSTNet). The estimator sets it to a
@@ -325,6 +331,11 @@ class AttentionRNN(nn.Module):
     standardisation of the inputs and the level-free form; the estimator
     sets its buffers from the training windows.
     """
+
+    # defaults for modules pickled before these options existed
+    value_changes = True
+    n_quantiles = 1
+    median_index = 0
 
     def __init__(
         self,
@@ -345,9 +356,13 @@ class AttentionRNN(nn.Module):
         target_feature=None,
         value_changes=True,
         linear_skip=False,
+        n_quantiles=1,
+        median_index=0,
     ):
         super().__init__()
         self.value_changes = value_changes
+        self.n_quantiles = n_quantiles
+        self.median_index = median_index
         self.normalization = InputNormalization(
             n_features, n_outputs, n_timesteps, window_norm=window_norm,
             target_feature=target_feature,
@@ -384,7 +399,7 @@ class AttentionRNN(nn.Module):
                 extra = int(target_feature is not None and value_changes)
                 self.value = nn.Linear(input_size + extra, state_size)
         self.dropout = nn.Dropout(dropout)
-        self.head = nn.Linear(state_size, n_outputs)
+        self.head = nn.Linear(state_size, n_outputs * n_quantiles)
         self.skip = None
         if linear_skip:
             # set by the estimator (a closed-form fit), never trained; the model
@@ -425,15 +440,50 @@ class AttentionRNN(nn.Module):
                 values = self.value(torch.cat([inputs, changes], dim=-1))
             summary, temporal_weights = self.temporal_attention(states, values, observed_steps)
             weights.update(temporal_weights)
-        prediction = self.head(self.dropout(summary))
+        prediction = self._quantile_values(self.head(self.dropout(summary)))
         if spread is not None:
-            prediction = prediction * spread
+            prediction = prediction * spread.unsqueeze(-1)
         if self.skip is not None:
             zero = torch.zeros((), dtype=windows.dtype, device=windows.device)
             raw_inputs = torch.where(observed_values, windows, zero)
             latest = last_observed(raw_inputs, observed_values)
             filled = torch.where(observed_values, raw_inputs, latest)
-            prediction = prediction + self.skip(filled.flatten(start_dim=1))
+            prediction = prediction + self.skip(filled.flatten(start_dim=1)).unsqueeze(-1)
         elif level is not None:
-            prediction = prediction + level
-        return prediction, weights
+            prediction = prediction + level.unsqueeze(-1)
+        return prediction.flatten(start_dim=1), weights
+
+    def _quantile_values(self, head_output):
+        """(batch, n_outputs, n_quantiles) from the head's output. With several
+        quantiles the median is free and the others lie at positive distances
+        (softplus) below and above it, summed outwards: they cannot cross."""
+        values = head_output.unflatten(-1, (-1, self.n_quantiles))
+        if self.n_quantiles == 1:
+            return values
+        center = self.median_index
+        median = values[..., center : center + 1]
+        below = nn.functional.softplus(values[..., :center]).flip(-1).cumsum(-1).flip(-1)
+        above = nn.functional.softplus(values[..., center + 1 :]).cumsum(-1)
+        return torch.cat([median - below, median, median + above], dim=-1)
+
+
+class PinballLoss(nn.Module):
+    """Mean pinball (quantile) loss of flattened quantile predictions.
+
+    ``prediction`` is (batch, n_outputs * K), output-major, for the K levels in
+    ``quantiles``; ``target`` is (batch, n_outputs). For level q the loss of an
+    error e = target - prediction is max(q e, (q - 1) e): minimised by the
+    q-quantile of the target. ``reduction="none"`` returns (batch, n_outputs * K).
+    """
+
+    def __init__(self, quantiles=(0.5,), reduction="mean"):
+        super().__init__()
+        self.register_buffer("quantiles", torch.as_tensor(quantiles, dtype=torch.float32))
+        self.reduction = reduction
+
+    def forward(self, prediction, target):
+        levels = self.quantiles.to(prediction.dtype)
+        values = prediction.unflatten(-1, (-1, len(levels)))
+        error = target.reshape(values.shape[:-1]).unsqueeze(-1) - values
+        loss = torch.maximum(levels * error, (levels - 1) * error).flatten(start_dim=1)
+        return loss if self.reduction == "none" else loss.mean()

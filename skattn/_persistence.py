@@ -40,6 +40,7 @@ _ARRAY_ATTRIBUTES = (
     "head_weights_",
     "time_labels_",
     "feature_labels_",
+    "interval_offsets_",
 )
 _SCALAR_ATTRIBUTES = ("n_features_in_", "n_timesteps_", "n_features_per_step_", "n_iter_")
 _OPTIONAL_SCALAR_ATTRIBUTES = ("skip_anchor_", "network_dropped_", "target_feature_", "panel_")
@@ -157,7 +158,8 @@ def save(estimator, path):
         "fitted": fitted,
         "arrays": arrays,
         "single_output": getattr(estimator, "_single_output", None),
-        "n_outputs": estimator.net_.module_.head.out_features,
+        "n_outputs": len(estimator.y_mean_) if hasattr(estimator, "y_mean_")
+        else estimator.net_.module_.head.out_features,
         "history": _json_history(estimator.net_.history),
     }
     weights = io.BytesIO()

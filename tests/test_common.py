@@ -30,6 +30,7 @@ def expected_failed_checks(estimator):
 @parametrize_with_checks(
     [
         AttentionLSTMRegressor(**FAST),
+        AttentionLSTMRegressor(quantiles=(0.1, 0.9), **FAST),
         AttentionLSTMClassifier(**FAST),
         SlidingWindowTransformer(window_size=3),
         SlidingWindowTransformer(window_size=1, fill_value=0.0),

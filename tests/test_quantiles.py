@@ -1,0 +1,105 @@
+"""Quantiles and calibrated prediction intervals (issue 15, first part)."""
+
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.pipeline import Pipeline
+
+from skattn import (
+    AttentionLSTMClassifier,
+    AttentionLSTMRegressor,
+    SlidingWindowTransformer,
+    load,
+    make_supervised,
+    save,
+)
+from skattn.datasets import make_planted_panel
+
+FAST = {"max_epochs": 3, "hidden_size": 8, "random_state": 0}
+
+
+def heteroscedastic(n, seed):
+    """y = one step's value plus noise whose spread another step sets."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 8, 1))
+    return X, X[:, 3, 0] + (0.2 + np.abs(X[:, 5, 0])) * rng.normal(size=n)
+
+
+@pytest.mark.slow
+def test_intervals_cover_their_level_on_unseen_heteroscedastic_data():
+    """Issue 15, Done-when 1 at CI size: 5000 test windows, 80% and 95%
+    intervals within 3 points of nominal, quantiles never cross."""
+    X, y = heteroscedastic(3000, 0)
+    X_test, y_test = heteroscedastic(5000, 1)
+    model = AttentionLSTMRegressor(quantiles=(0.025, 0.1, 0.9, 0.975), early_stopping=True,
+                                   random_state=0, n_threads=1).fit(X, y)
+    quantiles = model.predict_quantiles(X_test)
+    assert quantiles.shape == (5000, 5)
+    assert (np.diff(quantiles, axis=1) >= 0).all()
+    for coverage in (0.8, 0.95):
+        low, high = model.predict_interval(X_test, coverage).T
+        covered = ((y_test >= low) & (y_test <= high)).mean()
+        assert abs(covered - coverage) <= 0.03, (coverage, covered)
+    # the width follows the noise: wider where the noise is larger
+    width = np.diff(model.predict_interval(X_test, 0.8), axis=1)[:, 0]
+    noisy = np.abs(X_test[:, 5, 0]) > 1
+    assert width[noisy].mean() > 1.5 * width[~noisy].mean()
+    np.testing.assert_allclose(model.predict(X_test), quantiles[:, 2])  # the median
+
+
+def test_quantiles_cannot_cross_even_untrained():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(50, 6, 2))
+    model = AttentionLSTMRegressor(quantiles=(0.05, 0.25, 0.75, 0.95), max_epochs=1,
+                                   hidden_size=4, random_state=0).fit(X, X[:, 2, 0])
+    with np.errstate(all="ignore"):
+        model.net_.module_.head.weight.data.normal_(0, 5.0)  # any weights at all
+    assert (np.diff(model.predict_quantiles(rng.normal(size=(200, 6, 2))), axis=1) >= 0).all()
+
+
+def test_multi_step_and_panel_shapes():
+    panel = make_planted_panel(3, 4, min_length=40, max_length=60, random_state=0)
+    X, y = make_supervised(panel, horizon=3)
+    pipe = Pipeline([("window", SlidingWindowTransformer(6)),
+                     ("model", AttentionLSTMRegressor(quantiles=(0.1, 0.9),
+                                                      early_stopping=True, **FAST))]
+                    ).set_output(transform="pandas").fit(X, y)
+    model, windows = pipe["model"], pipe["window"].transform(X)
+    assert model.panel_
+    assert model.predict_quantiles(windows).shape == (len(X), 3, 3)
+    interval = model.predict_interval(windows, coverage=0.8)
+    assert interval.shape == (len(X), 3, 2) and (interval[..., 1] >= interval[..., 0]).all()
+    assert pipe.predict(X).shape == (len(X), 3)
+    assert model.interval_offsets_.shape == (1, 3)
+
+
+def test_quantile_errors_are_clear():
+    X, y = heteroscedastic(40, 0)
+    with pytest.raises(ValueError, match="strictly between 0 and 1"):
+        AttentionLSTMRegressor(quantiles=(0.1, 1.0), **FAST).fit(X, y)
+    with pytest.raises(ValueError, match="pinball loss; loss='absolute_error'"):
+        AttentionLSTMRegressor(quantiles=(0.1, 0.9), loss="absolute_error", **FAST).fit(X, y)
+    with pytest.raises(ValueError, match="quantiles are for regression"):
+        AttentionLSTMClassifier(quantiles=(0.1, 0.9), **FAST).fit(X, y > 0)
+    model = AttentionLSTMRegressor(quantiles=(0.1, 0.9), early_stopping=False, **FAST).fit(X, y)
+    with pytest.raises(ValueError, match=r"coverage=0.5 needs the quantiles 0.25 and 0.75.*0.8"):
+        model.predict_interval(X, coverage=0.5)
+    assert np.all(model.interval_offsets_ == 0)  # no held-out windows: no correction
+    with pytest.raises(AttributeError, match="has no quantiles"):
+        AttentionLSTMRegressor(**FAST).fit(X, y).predict_quantiles(X)
+
+
+def test_quantiles_survive_pickle_and_the_safe_format(tmp_path):
+    X, y = heteroscedastic(200, 0)
+    model = AttentionLSTMRegressor(quantiles=[0.1, 0.9], early_stopping=True, **FAST).fit(X, y)
+    expected = model.predict_interval(X, 0.8)
+    assert np.any(model.interval_offsets_ != 0)
+    np.testing.assert_allclose(pickle.loads(pickle.dumps(model)).predict_interval(X, 0.8),
+                               expected)
+    save(model, tmp_path / "q.skattn")
+    loaded = load(tmp_path / "q.skattn")
+    np.testing.assert_allclose(loaded.predict_interval(X, 0.8), expected, rtol=1e-6)
+    np.testing.assert_allclose(loaded.predict_quantiles(X), model.predict_quantiles(X), rtol=1e-6)
+    assert pd.Series(loaded.predict(X)).notna().all()
