@@ -360,11 +360,17 @@ class ForecastDisplay:
         so that each bar sits under the truth value it looked at.
     estimator_name : str, default=None
         Label of the prediction line.
+    interval : array-like of shape (n_samples, 2), default=None
+        Lower and upper bounds of a prediction interval, drawn as a band.
+    coverage : float, default=None
+        The interval's stated coverage, for its label.
 
     Attributes
     ----------
     lines_ : list of two matplotlib Line2D
         The truth line, then the prediction line.
+    band_ : matplotlib PolyCollection
+        The interval band (only with an interval).
     attention_ax_ : matplotlib Axes
         The second y axis with the window's attention (only with a window).
     attention_bars_ : matplotlib BarContainer
@@ -396,6 +402,8 @@ class ForecastDisplay:
         window_weights=None,
         lead=0,
         estimator_name=None,
+        interval=None,
+        coverage=None,
     ):
         self.y_true = y_true
         self.y_pred = y_pred
@@ -404,9 +412,12 @@ class ForecastDisplay:
         self.window_weights = window_weights
         self.lead = lead
         self.estimator_name = estimator_name
+        self.interval = interval
+        self.coverage = coverage
 
     @classmethod
-    def from_estimator(cls, estimator, X, y, *, index=None, window=None, lead=0, ax=None, **kwargs):
+    def from_estimator(cls, estimator, X, y, *, index=None, window=None, lead=0, coverage=None,
+                       ax=None, **kwargs):
         """Predict ``X`` with ``estimator`` and draw the predictions against ``y``.
 
         Parameters
@@ -425,6 +436,10 @@ class ForecastDisplay:
             drawn under the lines.
         lead : int, default=0
             See the class docstring.
+        coverage : float, default=None
+            Draw the model's ``predict_interval(X, coverage)`` as a band (a
+            skattn regressor fitted with ``quantiles``, or a Pipeline ending
+            in one).
         ax : matplotlib Axes, default=None
             Where to draw; None makes a new figure.
         **kwargs
@@ -436,6 +451,10 @@ class ForecastDisplay:
         """
         caller = f"{cls.__name__}.from_estimator"
         y_pred = estimator.predict(X)
+        interval = None
+        if coverage is not None:
+            model, X_model = _skattn_model(estimator, X, caller)
+            interval = model.predict_interval(X_model, coverage)
         window_weights = None
         if window is not None:
             model, X_model = _skattn_model(estimator, X, caller)
@@ -459,11 +478,14 @@ class ForecastDisplay:
             window_weights=window_weights,
             lead=lead,
             estimator_name=name,
+            interval=interval,
+            coverage=coverage,
         )
         return display.plot(ax=ax, **kwargs)
 
     @classmethod
-    def from_predictions(cls, y_true, y_pred, *, index=None, ax=None, **kwargs):
+    def from_predictions(cls, y_true, y_pred, *, index=None, interval=None, coverage=None,
+                         ax=None, **kwargs):
         """Draw predictions against the truth.
 
         Parameters
@@ -473,6 +495,10 @@ class ForecastDisplay:
         index : array-like of shape (n_samples,), default=None
             x values; None takes the index of a pandas ``y_true``, else
             ``0 .. n_samples - 1``.
+        interval : array-like of shape (n_samples, 2), default=None
+            Bounds of a prediction interval, drawn as a band.
+        coverage : float, default=None
+            The interval's stated coverage, for its label.
         ax : matplotlib Axes, default=None
         **kwargs
             Passed to :meth:`plot`.
@@ -481,7 +507,8 @@ class ForecastDisplay:
         -------
         display : ForecastDisplay
         """
-        return cls(y_true, y_pred, index=index).plot(ax=ax, **kwargs)
+        return cls(y_true, y_pred, index=index, interval=interval, coverage=coverage).plot(
+            ax=ax, **kwargs)
 
     def _one_column(self, values, name):
         values = np.asarray(values, dtype=float)
@@ -537,6 +564,17 @@ class ForecastDisplay:
         )
         self.lines_ = [*truth, *prediction]
         handles = list(self.lines_)
+        if self.interval is not None:
+            bounds = np.asarray(self.interval, dtype=float)
+            if bounds.shape != (len(y_true), 2):
+                raise ValueError(
+                    f"interval must have shape ({len(y_true)}, 2): a lower and an upper bound "
+                    f"per row; got {bounds.shape}."
+                )
+            label = "interval" if self.coverage is None else f"{self.coverage:.0%} interval"
+            self.band_ = ax.fill_between(index, bounds[:, 0], bounds[:, 1], color="C1",
+                                         alpha=0.2, linewidth=0, label=label)
+            handles.append(self.band_)
         if self.window_weights is not None:
             handles += self._plot_window(ax, index, bar_kwargs or {})
         ax.legend(handles=handles, loc="upper left", fontsize="small")

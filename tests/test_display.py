@@ -267,3 +267,18 @@ def test_time_ticks_are_dates_and_the_y_label_is_the_series_name(fitted):
     display = ForecastDisplay.from_predictions(hourly, [1.0, 2.0])
     assert display.ax_.get_ylabel() == "load"
     assert ForecastDisplay.from_predictions([1.0, 2.0], [1.0, 2.0]).ax_.get_ylabel() == "value"
+
+
+def test_forecast_draws_the_interval_band():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 6, 1))
+    y = X[:, 2, 0] + 0.3 * rng.normal(size=120)
+    model = AttentionLSTMRegressor(quantiles=(0.1, 0.9), **TINY).fit(X, y)
+    display = ForecastDisplay.from_estimator(model, X, y, coverage=0.8)
+    interval = model.predict_interval(X, 0.8)
+    paths = display.band_.get_paths()[0].vertices
+    assert np.isclose(paths[:, 1].min(), interval.min()) and np.isclose(paths[:, 1].max(),
+                                                                      interval.max())
+    assert "80% interval" in [text.get_text() for text in display.ax_.get_legend().get_texts()]
+    with pytest.raises(ValueError, match="interval must have shape"):
+        ForecastDisplay.from_predictions(y, y, interval=np.ones((3, 2)))
