@@ -1450,12 +1450,8 @@ class AttentionLSTMRegressor(RegressorMixin, _BaseAttentionRNN):
         return raw * self.y_scale_[:, None] + self.y_mean_[:, None]
 
     def predict_quantiles(self, X):
-        """The fitted quantiles of the target for windows ``X``, increasing.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_timesteps, n_features) or \
-                (n_samples, n_timesteps * n_features)
+        """The fitted quantiles of the target for windows ``X`` (as for
+        ``predict``), increasing.
 
         Returns
         -------

@@ -111,18 +111,12 @@ def forecast(model, series, exog=None):
     import pandas as pd
 
     from ._panel import is_panel, series_rows
-    from ._windowing import make_supervised
+    from ._windowing import make_supervised, single_column
 
     panel = is_panel(series)
     if not isinstance(series, (pd.Series, pd.DataFrame)):
         series = pd.Series(np.asarray(series, dtype=float).reshape(-1))
-    if isinstance(series, pd.DataFrame):
-        if series.shape[1] != 1:
-            raise ValueError(
-                f"series must be 1-D, got a DataFrame with {series.shape[1]} columns; "
-                "pass the target column as series and the others as exog."
-            )
-        series = series.iloc[:, 0]
+    series = single_column(series)
     groups = series_rows(series.index)[1] if panel else [np.arange(len(series))]
     if exog is not None and not isinstance(exog, (pd.Series, pd.DataFrame)):
         columns = np.asarray(exog, dtype=float).reshape(len(series), -1)

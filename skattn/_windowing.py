@@ -359,6 +359,21 @@ def _windows(X, window_size, fill_value):
     )
 
 
+def single_column(series):
+    """A one-column DataFrame as its Series (other input unchanged); a wider
+    DataFrame is a ValueError: the target is one series."""
+    import pandas as pd
+
+    if isinstance(series, pd.DataFrame):
+        if series.shape[1] != 1:
+            raise ValueError(
+                f"series must be 1-D, got a DataFrame with {series.shape[1]} columns; "
+                "pass the target column as series and the others as exog."
+            )
+        return series.iloc[:, 0]
+    return series
+
+
 def _already_windows(X, max_rows=1000):
     """Why the rows of ``X`` look like windows already, or None: lag-named
     columns, or columns that are one series shifted by a row from one column to
@@ -469,13 +484,7 @@ def make_supervised(series, horizon=1, exog=None):
     as_pandas = isinstance(series, (pd.Series, pd.DataFrame)) or isinstance(
         exog, (pd.Series, pd.DataFrame)
     )
-    if isinstance(series, pd.DataFrame):
-        if series.shape[1] != 1:
-            raise ValueError(
-                f"series must be 1-D, got a DataFrame with {series.shape[1]} columns; "
-                "pass the target column as series and the others as exog."
-            )
-        series = series.iloc[:, 0]
+    series = single_column(series)
     if not isinstance(series, pd.Series):
         values = np.asarray(series)
         if values.ndim == 2 and values.shape[1] == 1:
