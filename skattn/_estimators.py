@@ -1449,20 +1449,43 @@ class AttentionLSTMRegressor(RegressorMixin, _BaseAttentionRNN):
         raw = self._raw_predict(X).astype(np.float64).reshape(-1, len(self.y_mean_), len(levels))
         return raw * self.y_scale_[:, None] + self.y_mean_[:, None]
 
-    def predict_quantiles(self, X):
+    def predict_quantiles(self, X, *, as_frame=False):
         """The fitted quantiles of the target for windows ``X`` (as for
         ``predict``), increasing.
+
+        Parameters
+        ----------
+        X : array-like of windows
+        as_frame : bool, default=False
+            Return a DataFrame with ``X``'s index (pandas ``X``) and one column
+            per level (``"q0.1"``, ...; per (output, level) for 2-D targets).
 
         Returns
         -------
         quantiles : ndarray of shape (n_samples, n_levels) or \
-                (n_samples, n_outputs, n_levels)
+                (n_samples, n_outputs, n_levels), or DataFrame
             At the levels of ``quantiles`` (0.5 added), sorted; they never cross.
         """
         values = self._quantile_outputs(X)
-        return values[:, 0] if self._single_output else values
+        levels = self._quantile_levels(self._fitted_param("quantiles"))
+        return self._per_row_output(X, values, [f"q{level:g}" for level in levels], as_frame)
 
-    def predict_interval(self, X, coverage=0.8):
+    def _per_row_output(self, X, values, names, as_frame):
+        """``values`` (n, n_outputs, k) as the estimator's output shape, or as a
+        DataFrame indexed like ``X`` with columns ``names`` (per output when
+        there are several)."""
+        if not as_frame:
+            return values[:, 0] if self._single_output else values
+        import pandas as pd
+
+        index = X.index if is_pandas(X) else None
+        if self._single_output:
+            return pd.DataFrame(values[:, 0], index=index, columns=names)
+        columns = pd.MultiIndex.from_product([range(values.shape[1]), names],
+                                             names=["output", None])
+        return pd.DataFrame(values.reshape(len(values), -1), index=index, columns=columns)
+
+    def predict_interval(self, X, coverage=0.8, *, as_frame=False):
         """Prediction intervals that should hold the target ``coverage`` of the time.
 
         The quantiles at ``(1 - coverage) / 2`` and ``(1 + coverage) / 2``
@@ -1475,10 +1498,14 @@ class AttentionLSTMRegressor(RegressorMixin, _BaseAttentionRNN):
         ----------
         X : array-like of windows
         coverage : float, default=0.8
+        as_frame : bool, default=False
+            Return a DataFrame with ``X``'s index and the columns "lower" and
+            "upper" (per output for 2-D targets).
 
         Returns
         -------
-        interval : ndarray of shape (n_samples, 2) or (n_samples, n_outputs, 2)
+        interval : ndarray of shape (n_samples, 2) or (n_samples, n_outputs, 2), \
+                or DataFrame
             Lower and upper bounds.
         """
         levels = self._quantile_levels(self._fitted_param("quantiles"))
@@ -1499,7 +1526,7 @@ class AttentionLSTMRegressor(RegressorMixin, _BaseAttentionRNN):
         interval = np.stack([values[..., low] - shift, values[..., high] + shift], axis=-1)
         # a negative correction cannot turn the interval inside out
         interval[..., 1] = np.maximum(interval[..., 1], interval[..., 0])
-        return interval[:, 0] if self._single_output else interval
+        return self._per_row_output(X, interval, ["lower", "upper"], as_frame)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -103,3 +103,18 @@ def test_quantiles_survive_pickle_and_the_safe_format(tmp_path):
     np.testing.assert_allclose(loaded.predict_interval(X, 0.8), expected, rtol=1e-6)
     np.testing.assert_allclose(loaded.predict_quantiles(X), model.predict_quantiles(X), rtol=1e-6)
     assert pd.Series(loaded.predict(X)).notna().all()
+
+
+def test_quantiles_and_intervals_as_frames_keep_the_index():
+    X, y = heteroscedastic(120, 0)
+    flat = pd.DataFrame(X.reshape(len(X), -1), index=pd.date_range("2001-01-01", periods=120))
+    model = AttentionLSTMRegressor(quantiles=(0.1, 0.9), **FAST).fit(flat, y)
+    frame = model.predict_quantiles(flat, as_frame=True)
+    assert frame.columns.tolist() == ["q0.1", "q0.5", "q0.9"] and frame.index.equals(flat.index)
+    np.testing.assert_allclose(frame.to_numpy(), model.predict_quantiles(flat))
+    interval = model.predict_interval(flat, 0.8, as_frame=True)
+    assert interval.columns.tolist() == ["lower", "upper"]
+    np.testing.assert_allclose(interval.to_numpy(), model.predict_interval(flat, 0.8))
+    two = AttentionLSTMRegressor(quantiles=(0.1, 0.9), **FAST).fit(X, np.column_stack([y, -y]))
+    wide = two.predict_interval(X, 0.8, as_frame=True)
+    assert wide.columns.tolist() == [(0, "lower"), (0, "upper"), (1, "lower"), (1, "upper")]
