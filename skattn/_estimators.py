@@ -643,12 +643,9 @@ class _BaseAttentionRNN(BaseEstimator):
         the panel's row groups renumbered to match); else ``X, y`` unchanged."""
         if self.missing_target != "ignore":
             return X, y
-        import pandas as pd
-
-        unknown = pd.isna(pd.DataFrame(y.reshape(len(y), -1))).any(axis=1).to_numpy()
-        if not unknown.any():
+        keep = self._known_rows(y)
+        if keep.all():
             return X, y
-        keep = ~unknown
         if keep.sum() < 2:
             raise ValueError(
                 f"missing_target='ignore' leaves {int(keep.sum())} row(s) with a known "
@@ -880,10 +877,14 @@ class _BaseAttentionRNN(BaseEstimator):
         quantile regression, Romano et al. 2019), from the validation windows.
 
         For each pair of levels (q, 1 - q) the score of a window is how far its
-        target lies outside [q-quantile, (1-q)-quantile] (negative inside);
-        the correction is the ceil((n + 1)(1 - alpha))-th smallest score, alpha
-        = 2q, added on both sides. Without early stopping there is no held-out
-        window and the corrections are 0.
+        target lies outside [q-quantile, (1-q)-quantile] (negative inside),
+        divided by the window's own scale (its spread in the level-free form,
+        the module's "window_scale"; 1 without a target feature), so that
+        windows and the series of a panel on different scales count alike;
+        the correction is the ceil((n + 1)(1 - alpha))-th smallest score,
+        alpha = 2q, and each interval moves out (or in) by that many of its
+        window's scale on both sides. Without early stopping there is no
+        held-out window and the corrections are 0.
         """
         vars(self).pop("interval_offsets_", None)
         levels = self._quantile_levels()
@@ -894,12 +895,15 @@ class _BaseAttentionRNN(BaseEstimator):
         offsets = np.zeros((len(pairs), n_outputs))
         if self.net_.train_split is not None:
             _, valid = self.net_.train_split(data)
-            outputs = self._infer(valid.X, ("prediction",))["prediction"].astype(np.float64)
+            found = self._infer(valid.X, ("prediction", "window_scale"))
+            outputs = found["prediction"].astype(np.float64)
             outputs = outputs.reshape(len(outputs), n_outputs, len(levels))
+            scale = found.get("window_scale", np.ones((len(outputs), n_outputs)))
             targets = valid.y.double().cpu().numpy().reshape(len(outputs), n_outputs)
             n_valid = len(targets)
             for number, (low, high) in enumerate(pairs):
-                scores = np.maximum(outputs[..., low] - targets, targets - outputs[..., high])
+                scores = np.maximum(outputs[..., low] - targets,
+                                    targets - outputs[..., high]) / scale
                 rank = int(np.ceil((n_valid + 1) * (levels[high] - levels[low])))
                 offsets[number] = np.sort(scores, axis=0)[min(rank, n_valid) - 1]
         self.interval_offsets_ = offsets
@@ -937,15 +941,18 @@ class _BaseAttentionRNN(BaseEstimator):
         attention = self._fitted_param("attention")
         if attention == "none":
             return
-        means = self._infer(X, ("temporal", "feature", "heads"), reduce="mean")
+        keys = ("temporal", "feature", "heads")
         primary = "feature" if attention == "feature" else "temporal"
-        if getattr(self, "_panel_series", None) is not None:
+        if getattr(self, "_panel_series", None) is None:
+            means = self._infer(X, keys, reduce="mean")
+        else:  # one pass for the panel's means and each series' own
             import pandas as pd
 
-            weights = self._infer(X, (primary,))[primary]
+            weights = self._infer(X, keys)
+            means = {key: value.mean(axis=0) for key, value in weights.items()}
             labels = self.feature_labels_ if primary == "feature" else self.time_labels_
             self.series_attention_ = pd.DataFrame(
-                [weights[rows].mean(axis=0) for rows in self._panel_series],
+                [weights[primary][rows].mean(axis=0) for rows in self._panel_series],
                 index=pd.Index(self._panel_ids, name="series"), columns=list(labels),
             )
         self.attention_weights_ = means[primary]
@@ -1028,7 +1035,11 @@ class _BaseAttentionRNN(BaseEstimator):
     def _raw_predict(self, X):
         """The network's outputs; raises rather than return NaN or inf for
         (finite, validated) windows."""
-        outputs = self._infer(self._validated(X), ("prediction",))["prediction"]
+        return self._finite(self._infer(self._validated(X), ("prediction",))["prediction"])
+
+    @staticmethod
+    def _finite(outputs):
+        """``outputs``, or a ValueError naming the windows where they are not finite."""
         bad = ~np.isfinite(outputs).reshape(len(outputs), -1).all(axis=1)
         if bad.any():
             rows = np.flatnonzero(bad)
@@ -1446,8 +1457,19 @@ class AttentionLSTMRegressor(RegressorMixin, _BaseAttentionRNN):
                 f"This {type(self).__name__} has no quantiles: set quantiles=(0.1, 0.5, 0.9) "
                 "(say) and fit again."
             )
-        raw = self._raw_predict(X).astype(np.float64).reshape(-1, len(self.y_mean_), len(levels))
-        return raw * self.y_scale_[:, None] + self.y_mean_[:, None]
+        values, _ = self._quantiles_and_scales(X, levels)
+        return values
+
+    def _quantiles_and_scales(self, X, levels):
+        """Quantiles (n, n_outputs, n_levels) in the targets' units and, per
+        window, the scale the interval corrections are measured in: the
+        window's spread in the level-free form, else 1, times ``y_scale_``."""
+        found = self._infer(self._validated(X), ("prediction", "window_scale"))
+        raw = self._finite(found["prediction"]).astype(np.float64)
+        raw = raw.reshape(-1, len(self.y_mean_), len(levels))
+        scale = found.get("window_scale", np.ones((len(raw), len(self.y_mean_))))
+        return (raw * self.y_scale_[:, None] + self.y_mean_[:, None],
+                scale.astype(np.float64) * self.y_scale_)
 
     def predict_quantiles(self, X, *, as_frame=False):
         """The fitted quantiles of the target for windows ``X`` (as for
@@ -1491,8 +1513,9 @@ class AttentionLSTMRegressor(RegressorMixin, _BaseAttentionRNN):
         The quantiles at ``(1 - coverage) / 2`` and ``(1 + coverage) / 2``
         (both must be among ``quantiles``), widened or narrowed on both sides
         by the split-conformal correction measured on the newest (validation)
-        windows at fit (``interval_offsets_``), so that the stated coverage
-        holds on data the model has not seen.
+        windows at fit (``interval_offsets_``, in units of each window's
+        spread in the level-free form), so that the stated coverage holds on
+        data the model has not seen, on every scale.
 
         Parameters
         ----------
@@ -1508,21 +1531,23 @@ class AttentionLSTMRegressor(RegressorMixin, _BaseAttentionRNN):
                 or DataFrame
             Lower and upper bounds.
         """
+        if isinstance(coverage, bool) or not isinstance(coverage, Real) or not 0 < coverage < 1:
+            raise ValueError(f"coverage must be a number between 0 and 1, got {coverage!r}.")
+        self._quantile_outputs(X[:1])  # checks that the model is fitted with quantiles
         levels = self._quantile_levels(self._fitted_param("quantiles"))
-        pairs = self._interval_pairs(levels) if levels is not None else []
+        pairs = self._interval_pairs(levels)
         widths = [levels[high] - levels[low] for low, high in pairs]
         matches = [number for number, width in enumerate(widths) if np.isclose(width, coverage)]
         if not matches:
             raise ValueError(
                 f"coverage={coverage} needs the quantiles {(1 - coverage) / 2:g} and "
-                f"{(1 + coverage) / 2:g}; this model has {list(levels or [])}, which give "
-                f"the coverages {[round(width, 6) for width in widths]}."
+                f"{(1 + coverage) / 2:g}; this model has {list(levels)}, which give the "
+                f"coverages {[round(width, 6) for width in widths]}."
             )
         number = matches[0]
         low, high = pairs[number]
-        values = self._quantile_outputs(X)
-        offset = getattr(self, "interval_offsets_", np.zeros((len(pairs), len(self.y_mean_))))
-        shift = offset[number] * self.y_scale_
+        values, scale = self._quantiles_and_scales(X, levels)
+        shift = self.interval_offsets_[number] * scale
         interval = np.stack([values[..., low] - shift, values[..., high] + shift], axis=-1)
         # a negative correction cannot turn the interval inside out
         interval[..., 1] = np.maximum(interval[..., 1], interval[..., 0])

@@ -114,6 +114,9 @@ def forecast(model, series, exog=None):
     from ._windowing import make_supervised, single_column
 
     panel = is_panel(series)
+    # numpy in, numpy to the model, as make_supervised gave it for fitting
+    as_pandas = isinstance(series, (pd.Series, pd.DataFrame)) or isinstance(
+        exog, (pd.Series, pd.DataFrame))
     if not isinstance(series, (pd.Series, pd.DataFrame)):
         series = pd.Series(np.asarray(series, dtype=float).reshape(-1))
     series = single_column(series)
@@ -129,14 +132,16 @@ def forecast(model, series, exog=None):
         names=series.index.names,
     ) if panel else pd.Index(_next_times(series.index, groups[0], 1), name=series.index.name)
     extended = pd.concat([series, pd.Series(np.nan, index=extension, name=series.name)])
-    if panel:
-        extended = extended.iloc[np.argsort(_panel_order(extended.index), kind="stable")]
+    if panel:  # each series' extension row right after its own rows
+        extended = extended.iloc[np.concatenate(
+            [np.append(rows, len(series) + number) for number, rows in enumerate(groups)])]
     extended_exog = None
     if exog is not None:
         extended_exog = pd.concat([pd.DataFrame(exog).set_axis(series.index),
                                    pd.DataFrame(index=extension)]).loc[extended.index]
     X, _ = make_supervised(extended, 1, extended_exog)
-    predictions = np.asarray(model.predict(X), dtype=float)
+    predictions = np.asarray(model.predict(X if as_pandas else X.to_numpy(dtype=float)),
+                             dtype=float)
     predictions = predictions.reshape(len(X), -1)
     horizon = predictions.shape[1]
     newest = [rows[-1] for rows in series_rows(X.index)[1]] if panel else [len(X) - 1]
@@ -151,19 +156,6 @@ def forecast(model, series, exog=None):
     index = (pd.MultiIndex.from_tuples(index, names=series.index.names) if panel
              else pd.Index(index, name=series.index.name))
     return pd.Series(values, index=index, name=series.name)
-
-
-def _panel_order(index):
-    """Sort key that groups the rows by series, each in its order of rows
-    (so a row appended at the end comes last in its series)."""
-    import numpy as np
-
-    from ._panel import series_rows
-
-    order = np.empty(len(index))
-    for number, rows in enumerate(series_rows(index)[1]):
-        order[rows] = number + np.arange(len(rows)) / (len(rows) + 1)
-    return order
 
 
 def _next_times(index, rows, horizon):

@@ -443,6 +443,7 @@ class AttentionRNN(nn.Module):
         prediction = self._quantile_values(self.head(self.dropout(summary)))
         if spread is not None:
             prediction = prediction * spread.unsqueeze(-1)
+            weights["window_scale"] = spread  # what one unit of the head's output is worth
         if self.skip is not None:
             zero = torch.zeros((), dtype=windows.dtype, device=windows.device)
             raw_inputs = torch.where(observed_values, windows, zero)

@@ -68,11 +68,12 @@ def _rows(X, start, stop):
     return X.iloc[start:stop] if hasattr(X, "iloc") else X[start:stop]
 
 
-def _skattn_model(estimator, X, caller):
+def _skattn_model(estimator, X, caller, *, attention=True):
     """The fitted skattn estimator in ``estimator`` and ``X`` as that estimator sees it.
 
     ``estimator`` is a skattn estimator or a fitted Pipeline ending in one; for a
-    Pipeline, ``X`` goes through the steps before the last one.
+    Pipeline, ``X`` goes through the steps before the last one. With
+    ``attention`` the estimator must have attention weights to show.
     """
     model = estimator
     if isinstance(estimator, Pipeline):
@@ -85,7 +86,7 @@ def _skattn_model(estimator, X, caller):
             f"or a Pipeline whose last step is one; got {type(model).__name__}."
         )
     check_is_fitted(model)
-    if model.attention == "none":
+    if attention and model.attention == "none":
         raise ValueError(
             f"{caller} shows attention weights, but this {type(model).__name__} has "
             "attention='none' (the same network without attention, for comparison), "
@@ -451,13 +452,12 @@ class ForecastDisplay:
         """
         caller = f"{cls.__name__}.from_estimator"
         y_pred = estimator.predict(X)
-        interval = None
+        interval = window_weights = None
+        if coverage is not None or window is not None:
+            model, X_model = _skattn_model(estimator, X, caller, attention=window is not None)
         if coverage is not None:
-            model, X_model = _skattn_model(estimator, X, caller)
             interval = model.predict_interval(X_model, coverage)
-        window_weights = None
         if window is not None:
-            model, X_model = _skattn_model(estimator, X, caller)
             if model.attention == "feature":
                 raise ValueError(
                     "window= draws attention over time steps; attention='feature' "

@@ -74,3 +74,16 @@ def test_unknown_future_times_are_a_clear_error():
         forecast(model, pd.Series(np.arange(40.0), index=dates))
     with pytest.raises(ValueError, match="1-D"):
         forecast(model, pd.DataFrame({"a": np.arange(40.0), "b": np.arange(40.0)}))
+
+
+def test_a_numpy_series_reaches_the_model_as_numpy():
+    import warnings
+
+    values = np.sin(np.arange(60) / 4)
+    X, y = make_supervised(values)
+    model = windowed().fit(X, y)  # fitted on numpy X: no feature names
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        warnings.filterwarnings("ignore", category=__import__("sklearn").exceptions
+                                .ConvergenceWarning)
+        forecast(model, values)
