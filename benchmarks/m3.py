@@ -171,15 +171,17 @@ def evaluate(frequency, limit, seeds, max_epochs, ensemble=False):
         FilledRidge(), series_list, window, horizon)
     forecasts["global LightGBM"], seconds["global LightGBM"] = global_forecasts(
         FlatLightGBM(), series_list, window, horizon)
-    runs = []
-    for seed in seeds:
+    def network(seed, window_size):
+        """(forecasts, fit seconds) of one global skattn network."""
         params = {"random_state": seed, "hidden_size": 64, "loss": "absolute_error"}
         if max_epochs is not None:
             params["max_epochs"] = max_epochs
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            runs.append(global_forecasts(AttentionLSTMRegressor(**params), series_list,
-                                         window, horizon))
+            return global_forecasts(AttentionLSTMRegressor(**params), series_list,
+                                    window_size, horizon)
+
+    runs = [network(seed, window) for seed in seeds]
     scores = []
     for forecast, _ in runs:
         scores.append(np.mean([smape(test, f) for (_, test, _), f in zip(series_list, forecast,
@@ -189,22 +191,11 @@ def evaluate(frequency, limit, seeds, max_epochs, ensemble=False):
     if ensemble:
         # N-BEATS-style: the median forecast of networks on several window
         # lengths (2, 3 and 4 horizons) and the seeds above
-        members = [forecast for forecast, _ in runs]
-        member_seconds = sum(fit_seconds for _, fit_seconds in runs)
-        for multiple in (3, 4):
-            for seed in seeds:
-                params = {"random_state": seed, "hidden_size": 64, "loss": "absolute_error"}
-                if max_epochs is not None:
-                    params["max_epochs"] = max_epochs
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    forecast, fit_seconds = global_forecasts(
-                        AttentionLSTMRegressor(**params), series_list, multiple * horizon,
-                        horizon)
-                members.append(forecast)
-                member_seconds += fit_seconds
+        members = runs + [network(seed, multiple * horizon)
+                          for multiple in (3, 4) for seed in seeds]
         name = f"global skattn ensemble (median of {len(members)})"
-        forecasts[name], seconds[name] = np.median(members, axis=0), member_seconds
+        forecasts[name] = np.median([forecast for forecast, _ in members], axis=0)
+        seconds[name] = sum(fit_seconds for _, fit_seconds in members)
     rows = {}
     for name, forecast in forecasts.items():
         rows[name] = {
