@@ -16,7 +16,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_random_state
-from skorch.callbacks import EarlyStopping, GradientNormClipping
+from skorch.callbacks import GradientNormClipping
 
 from ._linear import (
     DM_CRITICAL_VALUE,
@@ -25,6 +25,8 @@ from ._linear import (
     fill_from_latest,
     find_target_feature,
     history_bounds,
+    mean_reverting,
+    naive_level,
     proportional_level,
     skip_ridge,
     spread_floor,
@@ -38,7 +40,7 @@ from ._modules import (
     AttentionRNN,
     PinballLoss,
 )
-from ._net import AttentionNet, TailSplit, TensorBatches, TensorDataset
+from ._net import AttentionNet, EarlyStoppingFromStart, TailSplit, TensorBatches, TensorDataset
 from ._panel import is_panel, newest_rows, series_rows
 from ._validation import as_tensor, is_pandas, lag_layout, validate_windows
 
@@ -433,7 +435,7 @@ class _BaseAttentionRNN(BaseEstimator):
             callbacks.append(
                 (
                     "early_stopping",
-                    EarlyStopping(
+                    EarlyStoppingFromStart(
                         monitor="valid_loss", patience=self.n_iter_no_change, load_best=True
                     ),
                 )
@@ -730,8 +732,17 @@ class _BaseAttentionRNN(BaseEstimator):
         """Set ``target_feature_``; return the map of its newest value to the
         standardised targets, ``(slope, intercept)``, or None.
 
-        On one series the map is affine (it can hold the series' mean). On a
-        panel (``loss_scale`` given) it is proportional in the target's units,
+        On one series whose windows are in time order and which a
+        Dickey-Fuller test does not find mean-reverting, the map is "the
+        newest value plus the average change" (``naive_level``): the
+        untrained network forecasts a random walk with drift, and what it
+        learns is the departure from it. Measured on the 14 series of
+        benchmarks/accuracy.py, an affine least-squares map there carried the
+        training period's apparent mean reversion into the test period and
+        left the network 12-14% worse than naive on tbilrate and realinv.
+        Mean-reverting series (sunspots, El Nino) and rows not in time order
+        keep the affine least-squares fit. On a panel
+        (``loss_scale`` given) the map is proportional in the target's units,
         since no one intercept fits series of different levels: the forecast
         is the newest value times a common factor, plus what the network adds.
         """
@@ -744,6 +755,10 @@ class _BaseAttentionRNN(BaseEstimator):
         if loss_scale is not None:
             slope, intercept = proportional_level(
                 X[:, :, feature], targets, self.y_mean_, self.y_scale_, loss_scale)
+        else:
+            naive = naive_level(X[:, :, feature], targets)
+            if naive is not None and not mean_reverting(X[:, :, feature], targets, naive[0]):
+                slope, intercept = naive
         return slope, intercept
 
     def _target_feature_index(self):
@@ -799,28 +814,32 @@ class _BaseAttentionRNN(BaseEstimator):
         """Set the module's input standardisation (per feature, NaN ignored)
         and, with a target feature, its level map and smallest window spread.
 
-        The target feature is centred per step (as a StandardScaler on the
-        flattened windows would), so its raw and scaled lags reach the network
-        alike; the other features per feature, which keeps a planted step's
-        values apart from the rest (per-step centres cost the classifier's
-        planted task 6 of 20 seeds). Not on a panel: there the steps' centres
-        differ by the levels of whichever series are long enough to fill them,
-        which no single series' windows should carry."""
+        The target feature is centred and scaled per step (as a StandardScaler
+        on the flattened windows would), so its raw and scaled lags reach the
+        network the same (a scaler in front finds nothing left to do; with a
+        pooled scale they differed, and the raw row of benchmarks/accuracy.py
+        was 4-9% worse on trending series); the other features per feature,
+        which keeps a planted step's values apart from the rest (per-step
+        centres cost the classifier's planted task 6 of 20 seeds). Not on a
+        panel: there the steps' centres differ by the levels of whichever
+        series are long enough to fill them, which no single series' windows
+        should carry."""
         center, scale = feature_moments(X)
         center = np.broadcast_to(center, (X.shape[1], X.shape[2])).copy()
+        scale = np.broadcast_to(scale, (X.shape[1], X.shape[2])).copy()
         normalization = self.net_.module_.normalization
         buffers = {"center": center, "scale": scale}
         if level is not None:
             feature = normalization.target_feature
             if getattr(self, "_panel_series", None) is None:
                 step_center, step_scale = feature_moments(
-                    X[:, :, feature : feature + 1], per_step=True)
-                center[:, feature], scale[feature] = step_center[:, 0], step_scale[0]
+                    X[:, :, feature : feature + 1], per_step=True, pooled=False)
+                center[:, feature], scale[:, feature] = step_center[:, 0], step_scale[..., 0]
             buffers["history_bounds"] = history_bounds(X[:, :, feature], center[:, feature],
-                                                       scale[feature])
+                                                       scale[:, feature])
             buffers["level_slope"], buffers["level_intercept"] = level
             buffers["spread_floor"] = spread_floor(
-                X[:, :, feature], scale[feature], getattr(self, "_panel_series", None))
+                X[:, :, feature], scale[-1, feature], getattr(self, "_panel_series", None))
         with torch.no_grad():
             for name, value in buffers.items():
                 getattr(normalization, name).copy_(torch.as_tensor(np.asarray(value)))
@@ -1163,8 +1182,11 @@ _PARAMETERS_DOC = """
         forecasts level-free: that feature enters relative to its newest
         observed value, divided by the window's spread (mean absolute change
         between steps), and the output is a change in those units, added to
-        the newest value mapped to y by an affine fit on the training
-        windows. Trending series and levels outside the training range are
+        the newest value plus the average change of the training windows (in
+        y's units, read from consecutive windows whatever scaler came before;
+        rows not in time order get an affine fit instead). Untrained, the
+        model is a random walk with drift; training learns the departures
+        from it. Trending series and levels outside the training range are
         forecast like any other window, with or without a scaler before the
         model. "auto" takes the feature whose newest value best explains y
         (R^2 at least 0.2), if any; an int or a name (``<name>_lag<k>``
@@ -1228,8 +1250,11 @@ _PARAMETERS_DOC = """
     early_stopping : bool or "auto", default="auto"
         Hold out the newest ``validation_fraction`` of the windows, stop when
         the validation loss has not improved for ``n_iter_no_change`` epochs,
-        and keep the best weights. "auto": on from 30 to 100,000 windows (on
-        short real series it measurably helps; beyond, plain training).
+        and keep the best weights. The untrained model counts as epoch 0: when
+        no epoch beats it on the validation windows, it is what is kept (in
+        the level-free form: the newest value plus the average change).
+        "auto": on from 30 to 100,000 windows (on short real series it
+        measurably helps; beyond, plain training).
     validation_fraction : float, default=0.2
         Share of the newest windows used for validation with early stopping.
     n_iter_no_change : int, default=20

@@ -14,6 +14,7 @@ import numpy as np
 from sklearn.linear_model import RidgeCV
 
 RIDGE_ALPHAS = np.logspace(-4, 3, 15)
+DF_CRITICAL_VALUE = -2.86  # Dickey-Fuller with a constant, 5% (MacKinnon, asymptotic)
 DM_CRITICAL_VALUE = 1.645  # one-sided 5% normal quantile, for keeping the network
 
 
@@ -246,7 +247,7 @@ def diebold_mariano(loss_a, loss_b):
     return gain.mean() / (spread / np.sqrt(len(gain))) if spread > 0 else 0.0
 
 
-def feature_moments(X, chunk_rows=65536, per_step=False):
+def feature_moments(X, chunk_rows=65536, per_step=False, pooled=True):
     """Per-feature mean and standard deviation of windows (n, T, F), NaN ignored.
 
     Computed in chunks of rows in float64, so large inputs need no full-size
@@ -257,7 +258,8 @@ def feature_moments(X, chunk_rows=65536, per_step=False):
 
     With ``per_step`` the means are per step and feature, shape (T, F), and
     the standard deviation (F,) is pooled over the steps around their own
-    means.
+    means; with ``pooled=False`` as well, it is per step too (T, F), as a
+    StandardScaler on the flattened windows computes it.
     """
     n_timesteps, n_features = X.shape[1], X.shape[2]
     shift = np.nan_to_num(newest_observed(X[:1])[0])
@@ -283,10 +285,11 @@ def feature_moments(X, chunk_rows=65536, per_step=False):
         overall = total.sum(axis=0) / np.maximum(count.sum(axis=0), 1)
         mean = np.where(seen, mean, shift + overall)
         mean = np.where(count.sum(axis=0) > 0, mean, 0.0)
-        deviations, n_seen = deviations.sum(axis=0), count.sum(axis=0)
+        if pooled:
+            deviations, n_seen = deviations.sum(axis=0), count.sum(axis=0)
     variance = deviations / np.maximum(n_seen, 1)
     std = np.sqrt(np.maximum(variance, 0.0))
-    level = np.abs(mean).max(axis=0) if per_step else np.abs(mean)
+    level = np.abs(mean).max(axis=0) if per_step and pooled else np.abs(mean)
     return mean, np.where(std > 1e-12 * np.maximum(level, 1.0), std, 1.0)
 
 
@@ -322,3 +325,74 @@ def history_bounds(history, center, scale, chunk_rows=65536):
         if chunk.size:
             low, high = min(low, chunk.min()), max(high, chunk.max())
     return np.array([low, high]) if low <= high else np.array([-1.0, 1.0])
+
+
+
+def naive_level(history, targets, tolerance=1e-5):
+    """The map "next value = newest value + the average change", in the
+    target's units, when consecutive windows show those units; else None.
+
+    In windows cut from one series in time order, the newest value of window
+    ``i + k + 1`` is the target ``k`` steps ahead of window ``i``, whatever
+    affine scaler came in between: ``targets[i, k] = a + b * newest[i + k + 1]``
+    holds exactly for most rows (not across the breaks of a split or a gap).
+    When at least half of the consecutive pairs agree with one map to
+    ``tolerance`` (relative to the targets' spread), its slope ``b`` converts
+    the feature's units to the targets', and the intercept is set so that the
+    map adds the mean change over the training windows (a random walk with
+    drift). ``history`` is (n, T), ``targets`` (n, outputs). Returns
+    ``(slope, intercept)`` of shape (outputs,), or None (rows not in time
+    order, or a feature that is not the target's own history).
+    """
+    newest = newest_observed(history[:, :, None])[:, 0].astype(np.float64)
+    targets = np.asarray(targets, dtype=np.float64)
+    n_samples, n_outputs = targets.shape
+    seen = np.isfinite(newest)
+    slopes, intercepts = np.empty(n_outputs), np.empty(n_outputs)
+    for k in range(n_outputs):
+        # each output has its own standardisation, so its own map
+        x, y = newest[k + 1 :], targets[: n_samples - k - 1, k]
+        usable = np.isfinite(x) & np.isfinite(y)
+        x, y = x[usable], y[usable]
+        if len(x) < 4:
+            return None
+        dx, dy = np.diff(x), np.diff(y)
+        moving = dx != 0
+        if not moving.any():
+            return None
+        slope = np.median(dy[moving] / dx[moving])
+        offset = np.median(y - slope * x)
+        agree = (np.abs(y - offset - slope * x)
+                 <= tolerance * max(y.std(), 1e-12) + 1e-6 * np.abs(y))
+        if slope == 0 or agree.mean() < 0.5:
+            return None
+        slopes[k] = slope
+        intercepts[k] = np.mean(targets[seen, k] - slope * newest[seen])
+    return slopes, intercepts
+
+def mean_reverting(history, targets, slope):
+    """Whether the series reverts to a mean, by the Dickey-Fuller test.
+
+    ``history`` (n, T) is the target's own history in windows, ``slope`` the
+    factor from its units to the (standardised) ``targets`` (n, outputs),
+    from :func:`naive_level`. The one-step changes are regressed on the newest
+    value with a constant; a t statistic of the slope below
+    ``DF_CRITICAL_VALUE`` (5%) rejects a unit root: the level pulls the next
+    value back towards the mean, as on sunspots or El Nino, and an affine map
+    of the newest value forecasts better than the newest value plus drift.
+    Otherwise (trending series, interest rates, prices) the series is taken
+    to be integrated, as auto-ARIMA's differencing test would.
+    """
+    newest = slope[0] * newest_observed(history[:, :, None])[:, 0].astype(np.float64)
+    change = np.asarray(targets, dtype=np.float64)[:, 0] - newest
+    usable = np.isfinite(newest) & np.isfinite(change)
+    newest, change = newest[usable], change[usable]
+    if len(newest) < 4 or np.ptp(newest) == 0:
+        return False
+    centered = newest - newest.mean()
+    gamma = centered @ change / (centered @ centered)
+    residual = change - change.mean() - gamma * centered
+    variance = residual @ residual / (len(newest) - 2)
+    if variance <= 0:
+        return gamma < 0
+    return gamma / np.sqrt(variance / (centered @ centered)) < DF_CRITICAL_VALUE

@@ -185,14 +185,15 @@ class FeatureAttention(nn.Module):
 class InputNormalization(nn.Module):
     """What the network sees of a window, and how its output maps back to the target.
 
-    Every value is standardised with the ``center`` of its step and feature
-    and the ``scale`` of its feature over the training windows (buffers the
-    estimator sets; 0 and 1 until then). Centering each step on its own mean
-    is what a ``StandardScaler`` in front of the flattened windows does, so
-    raw windows and scaled ones reach the network alike; on a trending series
-    it also takes the average trend out of the window's shape. The scale is
-    pooled over the steps, so a constant shift of a whole window moves every
-    step by the same amount. With ``window_norm="last"`` each window is also
+    Every value is standardised with the ``center`` and ``scale`` of its step
+    and feature over the training windows (buffers of shape (n_timesteps,
+    n_features) the estimator sets; 0 and 1 until then). For the target's own
+    history both are per step, which is what a ``StandardScaler`` in front of
+    the flattened windows does, so raw windows and scaled ones reach the
+    network the same; on a trending series it also takes the average trend
+    out of the window's shape. Other features share one centre and scale
+    over their steps, so a constant shift of a whole window moves every step
+    by the same amount. With ``window_norm="last"`` each window is also
     shifted by its last observed value per feature.
 
     With a ``target_feature`` (the index of the feature that is the target's
@@ -206,9 +207,11 @@ class InputNormalization(nn.Module):
         prediction = level + spread * scale * output,
         level = level_intercept + level_slope * newest value,
 
-    with ``level_*`` the affine fit of the (standardised) targets on the
-    newest value over the training windows and the spread converted to the
-    target's units by ``|level_slope|``.
+    with ``level_*`` the map from the feature's units to the (standardised)
+    targets, set by the estimator (on one series: the newest value plus the
+    average change, so the untrained network is a random walk with drift),
+    and the spread converted to the target's units with the newest step's
+    scale and ``|level_slope|``.
 
     The recurrent part (not the attention's values) also reads the feature's
     standardised level, clipped to the range seen in training
@@ -224,7 +227,7 @@ class InputNormalization(nn.Module):
         self.window_norm = window_norm
         self.target_feature = target_feature
         self.register_buffer("center", torch.zeros(n_timesteps, n_features))
-        self.register_buffer("scale", torch.ones(n_features))
+        self.register_buffer("scale", torch.ones(n_timesteps, n_features))
         self.register_buffer("level_slope", torch.zeros(n_outputs))
         self.register_buffer("level_intercept", torch.zeros(n_outputs))
         self.register_buffer("spread_floor", torch.ones(()))
@@ -250,23 +253,21 @@ class InputNormalization(nn.Module):
         newest = filled[:, -1:]
         steps = (filled[:, 1:] - filled[:, :-1]).abs()
         spread = steps.mean(dim=1, keepdim=True) if steps.shape[1] else zero.expand_as(newest)
-        spread = torch.maximum(spread, self.spread_floor / self.scale[feature])
+        spread = torch.maximum(spread, self.spread_floor / self.scale[-1, feature])
         relative = torch.where(seen, (filled - newest) / spread, zero)
         is_target = torch.arange(windows.shape[-1], device=windows.device) == feature
         inputs = torch.where(is_target, relative.unsqueeze(-1), inputs)
         level = self.level_intercept + raw[:, -1:] * self.level_slope
         low, high = self.history_bounds
         history = torch.where(seen, standardized[:, :, feature].clamp(low, high), zero)
-        return inputs, level, spread * self.scale[feature] * self.level_slope.abs(), history
+        return inputs, level, spread * self.scale[-1, feature] * self.level_slope.abs(), history
 
 
 def forward_filled(values, observed, fallback):
     """``values`` (batch, time) with each missing value set to the last observed
     one before it; before the first observed value (or where there is none),
     to the newest observed value, or ``fallback`` when nothing is observed."""
-    n_timesteps = values.shape[1]
-    steps = torch.arange(n_timesteps, device=values.device).expand_as(values)
-    last_seen = torch.where(observed, steps, torch.zeros_like(steps)).cummax(dim=1).values
+    last_seen = newest_seen_step(observed)
     zero = torch.zeros((), dtype=values.dtype, device=values.device)
     known = torch.where(observed, values, zero)
     filled = torch.gather(known, 1, last_seen)
@@ -274,6 +275,25 @@ def forward_filled(values, observed, fallback):
     newest = torch.where(any_seen, filled[:, -1:], fallback.to(values.dtype))
     seen_before = observed.cumsum(dim=1) > 0
     return torch.where(seen_before, filled, newest)
+
+
+def newest_seen_step(observed):
+    """For each step of ``observed`` (batch, time), the index of the newest
+    observed step at or before it; 0 before the first observed step."""
+    n_timesteps = observed.shape[1]
+    steps = torch.arange(n_timesteps, device=observed.device).expand_as(observed)
+    seen = torch.where(observed, steps, torch.zeros_like(steps))
+    if not torch.onnx.is_in_onnx_export():
+        return seen.cummax(dim=1).values
+    # ONNX has no running maximum: the same integers from the maximum with
+    # copies shifted by 1, 2, 4, ... steps (a separate path because it costs
+    # a few times cummax on every forward pass)
+    shift = 1
+    while shift < n_timesteps:
+        shifted = torch.cat([seen[:, :shift], seen[:, : n_timesteps - shift]], dim=1)
+        seen = torch.maximum(seen, shifted)
+        shift *= 2
+    return seen
 
 
 class AttentionRNN(nn.Module):

@@ -6,10 +6,12 @@ windows are a single float32 tensor (moved to the device once); a mini-batch
 is a slice or an index of it, and validation uses the newest rows.
 """
 
+import copy
 import math
 
 import torch
 from skorch import NeuralNet
+from skorch.callbacks import EarlyStopping
 
 
 class TensorDataset(torch.utils.data.Dataset):
@@ -119,6 +121,30 @@ class TailSplit:
             )
         n_train = n_samples - n_valid
         return dataset.rows(0, n_train), dataset.rows(n_train, n_samples)
+
+
+class EarlyStoppingFromStart(EarlyStopping):
+    """skorch's EarlyStopping that counts the untrained model as epoch 0.
+
+    A regressor in the level-free form starts as its level map alone (the
+    output layer is zero: next value from the newest one). When no epoch
+    beats that start on the newest windows, training taught nothing those
+    windows confirm, and the start is what is kept; ``best_epoch_`` is then 0.
+    """
+
+    def on_epoch_begin(self, net, dataset_valid=None, **kwargs):
+        if len(net.history) != 1 or dataset_valid is None or not self.load_best:
+            return
+        total, count = 0.0, 0
+        with torch.no_grad():
+            for batch in net.get_iterator(dataset_valid, training=False):
+                n_rows = len(batch[0])
+                total += float(net.validation_step(batch)["loss"]) * n_rows
+                count += n_rows
+        if count and math.isfinite(total):
+            self.dynamic_threshold_ = self._calc_new_threshold(total / count)
+            self.best_model_weights_ = copy.deepcopy(net.module_.state_dict())
+            self.best_epoch_ = 0
 
 
 class TrainingDiverged(Exception):

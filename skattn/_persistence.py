@@ -25,7 +25,7 @@ from sklearn.utils.validation import check_is_fitted
 from skorch.history import History
 
 FORMAT = "skattn-model"
-FORMAT_VERSION = 2  # 2: per-step centres, attention heads, level input
+FORMAT_VERSION = 3  # 2: per-step centres, attention heads, level input; 3: per-step scales
 _OPTIMIZERS = {
     f"torch.optim.{name}": getattr(torch.optim, name)
     for name in ("Adam", "AdamW", "SGD", "RMSprop", "Adagrad", "NAdam", "RAdam", "Adamax")

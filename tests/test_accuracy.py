@@ -54,15 +54,18 @@ def test_benchmark_prints_its_table(accuracy, capsys, monkeypatch):
 
 
 @pytest.mark.slow
-def test_the_network_alone_is_on_par_with_ridge(accuracy):
-    """The default Pipeline (no linear part) against RidgeCV on six series,
-    seed 0: geometric-mean MASE ratio at most 1.10 (3 seeds over the 14
-    series in the benchmark: 0.998), and better than naive on each."""
-    names = ["sunspots", "co2", "elnino", "macro_realgdp", "macro_cpi", "macro_m1"]
+def test_the_network_alone_is_on_par_with_ridge_and_never_far_behind_naive(accuracy):
+    """The default Pipeline (no linear part), median of 3 seeds, on eight of
+    the benchmark's series, among them the two where it used to lose to naive
+    (tbilrate, realinv): at most 5% worse than naive on each, and a
+    geometric-mean MASE ratio to RidgeCV of at most 1.05 (the 14 series of
+    the benchmark: 0.99)."""
+    names = ["sunspots", "co2", "elnino", "macro_realgdp", "macro_cpi", "macro_m1",
+             "macro_tbilrate", "macro_realinv"]
     ratios = []
     for name in names:
-        ours = mase(accuracy, name, "default_pipeline")
-        assert ours < mase(accuracy, name, "naive"), name
+        ours = np.median([mase(accuracy, name, "default_pipeline", seed) for seed in range(3)])
+        assert ours <= 1.05 * mase(accuracy, name, "naive"), name
         ratios.append(ours / mase(accuracy, name, "ridge"))
     per_series = dict(zip(names, np.round(ratios, 3), strict=True))
-    assert np.exp(np.mean(np.log(ratios))) <= 1.10, per_series
+    assert np.exp(np.mean(np.log(ratios))) <= 1.05, per_series

@@ -8,6 +8,7 @@ from skattn._linear import (
     feature_moments,
     find_target_feature,
     history_bounds,
+    naive_level,
     spread_floor,
 )
 
@@ -98,6 +99,55 @@ def test_per_step_moments_center_each_step_and_pool_the_spread():
     assert feature_moments(X, per_step=True, chunk_rows=9)[1][0] == pytest.approx(std[0])
     X[:, 2] = np.nan  # a step never observed takes the feature's mean
     assert feature_moments(X, per_step=True)[0][2, 0] == pytest.approx(np.nanmean(X))
+
+
+def test_per_step_moments_can_keep_a_spread_per_step_as_a_standard_scaler_does():
+    rng = np.random.default_rng(9)
+    X = rng.normal(size=(300, 5, 1)) * np.arange(1.0, 6.0)[None, :, None] + 7.0
+    X[rng.random(X.shape) < 0.05] = np.nan
+    mean, std = feature_moments(X, per_step=True, pooled=False, chunk_rows=17)
+    assert mean.shape == std.shape == (5, 1)
+    np.testing.assert_allclose(std[:, 0], np.nanstd(X[:, :, 0], axis=0), rtol=1e-8)
+    np.testing.assert_allclose(mean[:, 0], np.nanmean(X[:, :, 0], axis=0), rtol=1e-10)
+
+
+def lag_windows(series, n_timesteps, horizon=1):
+    index = np.arange(n_timesteps)[None, :] + np.arange(len(series) - n_timesteps
+                                                         - horizon + 1)[:, None]
+    targets = np.column_stack([series[n_timesteps + k : len(series) - horizon + 1 + k]
+                               for k in range(horizon)])
+    return series[index], targets
+
+
+@pytest.mark.parametrize("horizon", [1, 3])
+def test_naive_level_reads_the_units_from_consecutive_windows(horizon):
+    rng = np.random.default_rng(10)
+    series = 500.0 + np.cumsum(0.4 + rng.normal(size=300))
+    windows, targets = lag_windows(series, 8, horizon)
+    # any affine scaler on the windows, standardised targets
+    scaled = (windows - 480.0) / 7.0
+    y_mean, y_scale = targets.mean(axis=0), targets.std(axis=0)
+    slope, intercept = naive_level(scaled, (targets - y_mean) / y_scale)
+    # untrained forecast = newest value + the average change, in y's units
+    level = (intercept + slope * scaled[:, -1:]) * y_scale + y_mean
+    change = (targets - windows[:, -1:]).mean(axis=0)
+    np.testing.assert_allclose(level, windows[:, -1:] + change, rtol=1e-8)
+    # a split's break (two blocks, as KFold's training rows) changes nothing
+    blocks = np.r_[0:100, 180:len(windows)]
+    again = naive_level(scaled[blocks], ((targets - y_mean) / y_scale)[blocks])
+    np.testing.assert_allclose(again[0], slope, rtol=1e-6)
+
+
+def test_naive_level_is_none_for_shuffled_rows_or_another_feature():
+    rng = np.random.default_rng(11)
+    series = np.cumsum(rng.normal(size=300))
+    windows, targets = lag_windows(series, 8)
+    order = rng.permutation(len(windows))
+    assert naive_level(windows[order], targets[order]) is None
+    exog = series + rng.normal(scale=0.5, size=300)  # explains y, but is not its history
+    exog_windows, _ = lag_windows(exog, 8)
+    assert naive_level(exog_windows, targets) is None
+    assert naive_level(windows[:3], targets[:3]) is None  # too few rows to tell
 
 
 def test_history_bounds_are_the_standardised_range_in_any_chunking():
