@@ -25,7 +25,7 @@ from ._linear import (
     fill_from_latest,
     find_target_feature,
     history_bounds,
-    mean_reverting,
+    level_stationary,
     naive_level,
     proportional_level,
     skip_ridge,
@@ -732,8 +732,8 @@ class _BaseAttentionRNN(BaseEstimator):
         """Set ``target_feature_``; return the map of its newest value to the
         standardised targets, ``(slope, intercept)``, or None.
 
-        On one series whose windows are in time order and which a
-        Dickey-Fuller test does not find mean-reverting, the map is "the
+        On one series whose windows are in time order and which the KPSS test
+        finds integrated (not stationary around a mean), the map is "the
         newest value plus the average change" (``naive_level``): the
         untrained network forecasts a random walk with drift, and what it
         learns is the departure from it. Measured on the 14 series of
@@ -757,7 +757,7 @@ class _BaseAttentionRNN(BaseEstimator):
                 X[:, :, feature], targets, self.y_mean_, self.y_scale_, loss_scale)
         else:
             naive = naive_level(X[:, :, feature], targets)
-            if naive is not None and not mean_reverting(X[:, :, feature], targets, naive[0]):
+            if naive is not None and not level_stationary(X[:, :, feature]):
                 slope, intercept = naive
         return slope, intercept
 

@@ -14,7 +14,7 @@ import numpy as np
 from sklearn.linear_model import RidgeCV
 
 RIDGE_ALPHAS = np.logspace(-4, 3, 15)
-DF_CRITICAL_VALUE = -2.86  # Dickey-Fuller with a constant, 5% (MacKinnon, asymptotic)
+KPSS_CRITICAL_VALUE = 0.463  # level stationarity, 5% (Kwiatkowski et al. 1992)
 DM_CRITICAL_VALUE = 1.645  # one-sided 5% normal quantile, for keeping the network
 
 
@@ -370,29 +370,32 @@ def naive_level(history, targets, tolerance=1e-5):
         intercepts[k] = np.mean(targets[seen, k] - slope * newest[seen])
     return slopes, intercepts
 
-def mean_reverting(history, targets, slope):
-    """Whether the series reverts to a mean, by the Dickey-Fuller test.
 
-    ``history`` (n, T) is the target's own history in windows, ``slope`` the
-    factor from its units to the (standardised) ``targets`` (n, outputs),
-    from :func:`naive_level`. The one-step changes are regressed on the newest
-    value with a constant; a t statistic of the slope below
-    ``DF_CRITICAL_VALUE`` (5%) rejects a unit root: the level pulls the next
-    value back towards the mean, as on sunspots or El Nino, and an affine map
-    of the newest value forecasts better than the newest value plus drift.
-    Otherwise (trending series, interest rates, prices) the series is taken
-    to be integrated, as auto-ARIMA's differencing test would.
+def level_stationary(history):
+    """Whether the KPSS test accepts that the series is stationary around a
+    mean (5% level), as auto-ARIMA decides whether to difference.
+
+    ``history`` (n, T) holds windows in time order; the series is the first
+    window followed by the newest value of each later one. Under the test's
+    null the level pulls the next value back towards the mean (sunspots, El
+    Nino), and an affine map of the newest value forecasts better than the
+    newest value plus drift; a rejection
+    (trending series, prices, interest rates) means the series is integrated.
+    The long-run variance uses Bartlett weights over ``4 (n / 100) ** 0.25``
+    lags (Kwiatkowski et al. 1992; R's ``tseries::kpss.test`` "short" lags).
     """
-    newest = slope[0] * newest_observed(history[:, :, None])[:, 0].astype(np.float64)
-    change = np.asarray(targets, dtype=np.float64)[:, 0] - newest
-    usable = np.isfinite(newest) & np.isfinite(change)
-    newest, change = newest[usable], change[usable]
-    if len(newest) < 4 or np.ptp(newest) == 0:
-        return False
-    centered = newest - newest.mean()
-    gamma = centered @ change / (centered @ centered)
-    residual = change - change.mean() - gamma * centered
-    variance = residual @ residual / (len(newest) - 2)
+    newest = newest_observed(history[:, :, None])[:, 0]
+    series = np.concatenate([history[0], newest[1:]]).astype(np.float64)
+    series = series[np.isfinite(series)]
+    n = len(series)
+    if n < 4:
+        return True
+    residual = series - series.mean()
+    n_lags = min(int(4 * (n / 100) ** 0.25), n - 1)
+    variance = residual @ residual / n
+    for lag in range(1, n_lags + 1):
+        variance += 2 * (1 - lag / (n_lags + 1)) * (residual[lag:] @ residual[:-lag]) / n
     if variance <= 0:
-        return gamma < 0
-    return gamma / np.sqrt(variance / (centered @ centered)) < DF_CRITICAL_VALUE
+        return True
+    statistic = (np.cumsum(residual) ** 2).sum() / (n**2 * variance)
+    return bool(statistic <= KPSS_CRITICAL_VALUE)

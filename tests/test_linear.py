@@ -1,5 +1,7 @@
 """The closed-form forecasting parts (skattn._linear): numpy only."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -8,6 +10,7 @@ from skattn._linear import (
     feature_moments,
     find_target_feature,
     history_bounds,
+    level_stationary,
     naive_level,
     spread_floor,
 )
@@ -175,3 +178,25 @@ def test_diebold_mariano_is_large_when_the_second_forecast_is_better():
     assert diebold_mariano(worse, better) > 5
     assert diebold_mariano(better, worse) < -5
     assert diebold_mariano(worse, worse) == 0.0
+
+
+def test_kpss_tells_a_mean_reverting_series_from_an_integrated_one():
+    """The KPSS statistic agrees with statsmodels' (same Bartlett lags); a
+    random walk or a trend is integrated, an AR(1) around a mean is not."""
+    from statsmodels.tsa.stattools import kpss
+
+    rng = np.random.default_rng(12)
+    noise = rng.normal(size=400)
+    ar = np.zeros(400)
+    for t in range(1, 400):
+        ar[t] = 0.6 * ar[t - 1] + noise[t]
+    walk = np.cumsum(noise)
+    trend = 0.05 * np.arange(400) + noise
+    for series, stationary in ((ar, True), (walk, False), (trend, False), (noise, True)):
+        windows, _ = lag_windows(series, 12)
+        assert level_stationary(windows) is stationary
+        n_lags = int(4 * (len(series) / 100) ** 0.25)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # statsmodels' p-value table warnings
+            expected = bool(kpss(series[:-1], "c", nlags=n_lags)[0] <= 0.463)
+        assert expected is stationary
