@@ -1,6 +1,7 @@
 """skattn: attention-RNN forecasting as scikit-learn estimators, built on skorch."""
 
 from ._estimators import AttentionLSTMClassifier, AttentionLSTMRegressor
+from ._export import export_onnx
 from ._forecasting import FORECASTING_PARAMS, forecast, make_forecaster
 from ._panel import PanelSplit
 from ._persistence import load, save
@@ -18,6 +19,7 @@ __all__ = [
     "PanelSplit",
     "SlidingWindowTransformer",
     "__version__",
+    "export_onnx",
     "forecast",
     "load",
     "make_forecaster",

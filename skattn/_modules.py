@@ -38,8 +38,11 @@ def masked_softmax(scores, observed, dim):
 
     A slice with nothing observed gives all zeros instead of NaN.
     """
-    weights = torch.softmax(scores.masked_fill(~observed, float("-inf")), dim=dim)
-    return torch.nan_to_num(weights, nan=0.0)
+    # The lowest finite number rather than -inf: exp of it is exactly 0 next to
+    # any observed score, and a slice with nothing observed stays finite, so
+    # there is no NaN to repair (a repair exported graphs do not reliably keep).
+    filled = scores.masked_fill(~observed, torch.finfo(scores.dtype).min)
+    return torch.softmax(filled, dim=dim).masked_fill(~observed, 0.0)
 
 
 def last_observed(values, observed):
