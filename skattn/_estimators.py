@@ -1532,6 +1532,20 @@ class AttentionLSTMRegressor(RegressorMixin, _BaseAttentionRNN):
                                              names=["output", None])
         return pd.DataFrame(values.reshape(len(values), -1), index=index, columns=columns)
 
+    def _interval_for(self, coverage, levels):
+        """``(number, (low, high))``: which pair of the quantile ``levels``
+        gives ``coverage`` (ValueError naming the coverages there are)."""
+        pairs = self._interval_pairs(levels)
+        widths = [levels[high] - levels[low] for low, high in pairs]
+        matches = [number for number, width in enumerate(widths) if np.isclose(width, coverage)]
+        if not matches:
+            raise ValueError(
+                f"coverage={coverage} needs the quantiles {(1 - coverage) / 2:g} and "
+                f"{(1 + coverage) / 2:g}; this model has {list(levels)}, which give the "
+                f"coverages {[round(width, 6) for width in widths]}."
+            )
+        return matches[0], pairs[matches[0]]
+
     def predict_interval(self, X, coverage=0.8, *, as_frame=False):
         """Prediction intervals that should hold the target ``coverage`` of the time.
 
@@ -1560,17 +1574,7 @@ class AttentionLSTMRegressor(RegressorMixin, _BaseAttentionRNN):
             raise ValueError(f"coverage must be a number between 0 and 1, got {coverage!r}.")
         self._quantile_outputs(X[:1])  # checks that the model is fitted with quantiles
         levels = self._quantile_levels(self._fitted_param("quantiles"))
-        pairs = self._interval_pairs(levels)
-        widths = [levels[high] - levels[low] for low, high in pairs]
-        matches = [number for number, width in enumerate(widths) if np.isclose(width, coverage)]
-        if not matches:
-            raise ValueError(
-                f"coverage={coverage} needs the quantiles {(1 - coverage) / 2:g} and "
-                f"{(1 + coverage) / 2:g}; this model has {list(levels)}, which give the "
-                f"coverages {[round(width, 6) for width in widths]}."
-            )
-        number = matches[0]
-        low, high = pairs[number]
+        number, (low, high) = self._interval_for(coverage, levels)
         values, scale = self._quantiles_and_scales(X, levels)
         shift = self.interval_offsets_[number] * scale
         interval = np.stack([values[..., low] - shift, values[..., high] + shift], axis=-1)

@@ -256,16 +256,7 @@ def _interval(estimator, coverage):
             f"coverage={coverage} adds prediction intervals, which need a regressor "
             "fitted with quantiles; this model has none (quantiles=None)."
         )
-    pairs = estimator._interval_pairs(levels)
-    widths = [levels[high] - levels[low] for low, high in pairs]
-    matches = [number for number, width in enumerate(widths) if np.isclose(width, coverage)]
-    if not matches:
-        raise ValueError(
-            f"coverage={coverage} needs the quantiles {(1 - coverage) / 2:g} and "
-            f"{(1 + coverage) / 2:g}; this model has {list(levels)}, which give the "
-            f"coverages {[round(width, 6) for width in widths]}."
-        )
-    return matches[0], pairs[matches[0]]
+    return estimator._interval_for(coverage, levels)
 
 
 def _class_labels(classes):
