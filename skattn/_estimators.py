@@ -50,8 +50,11 @@ ROUTED_PREFIXES = ("optimizer", "criterion", "iterator_train", "iterator_valid",
 # data gets at least AUTO_STEPS optimiser steps (up to 200 epochs) and early
 # stopping on its newest windows; from AUTO_LARGE_DATA windows on, plain
 # fixed-length training (early stopping's validation pass is not free there).
+# Early stopping starts at 8 windows (2 held out): on 82 short M3 series (about
+# 8 to 40 windows, one-step MASE) 200 unchecked epochs were 34% worse than
+# naive (geometric mean), early stopping from the untrained start 5%.
 AUTO_STEPS = 4000
-AUTO_EARLY_STOPPING_MIN_SAMPLES = 30
+AUTO_EARLY_STOPPING_MIN_SAMPLES = 8
 AUTO_LARGE_DATA = 100_000
 # Most CPU threads n_threads may ask for (libgomp aborts the process on absurd counts).
 MAX_THREADS = 1024
@@ -436,7 +439,8 @@ class _BaseAttentionRNN(BaseEstimator):
                 (
                     "early_stopping",
                     EarlyStoppingFromStart(
-                        monitor="valid_loss", patience=self.n_iter_no_change, load_best=True
+                        monitor="valid_loss", patience=self.n_iter_no_change, load_best=True,
+                        include_start=self.linear_skip or self._target_feature_index() is not None,
                     ),
                 )
             )
@@ -1253,7 +1257,7 @@ _PARAMETERS_DOC = """
         and keep the best weights. The untrained model counts as epoch 0: when
         no epoch beats it on the validation windows, it is what is kept (in
         the level-free form: the newest value plus the average change).
-        "auto": on from 30 to 100,000 windows (on short real series it
+        "auto": on from 8 to 100,000 windows (on short real series it
         measurably helps; beyond, plain training).
     validation_fraction : float, default=0.2
         Share of the newest windows used for validation with early stopping.

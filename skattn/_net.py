@@ -126,14 +126,22 @@ class TailSplit:
 class EarlyStoppingFromStart(EarlyStopping):
     """skorch's EarlyStopping that counts the untrained model as epoch 0.
 
-    A regressor in the level-free form starts as its level map alone (the
-    output layer is zero: next value from the newest one). When no epoch
-    beats that start on the newest windows, training taught nothing those
-    windows confirm, and the start is what is kept; ``best_epoch_`` is then 0.
+    A regressor in the level-free form (or with a linear skip) starts as a
+    forecast: its output layer is zero, so it gives the level map alone (the
+    newest value plus drift) or the linear part. When no epoch beats that
+    start on the newest windows, training taught nothing those windows
+    confirm, and the start is what is kept; ``best_epoch_`` is then 0. With
+    ``include_start=False`` (a network that starts at random weights) it is
+    skorch's EarlyStopping.
     """
 
+    def __init__(self, *args, include_start=True, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.include_start = include_start
+
     def on_epoch_begin(self, net, dataset_valid=None, **kwargs):
-        if len(net.history) != 1 or dataset_valid is None or not self.load_best:
+        if (not self.include_start or len(net.history) != 1 or dataset_valid is None
+                or not self.load_best):
             return
         total, count = 0.0, 0
         with torch.no_grad():
