@@ -412,6 +412,14 @@ class _BaseAttentionRNN(BaseEstimator):
         raise NotImplementedError
 
     # -- fitting ----------------------------------------------------------
+    def _split_leaves_both_sides(self, n_samples):
+        """Whether the validation split leaves training and validation rows
+        (a panel of one-row series, or a large validation_fraction, may not)."""
+        valid = getattr(self, "_panel_validation", None)
+        if valid is not None and len(valid) == n_samples:
+            return bool(valid.any() and not valid.all())
+        return math.ceil(self.validation_fraction * n_samples) < n_samples
+
     def _schedule(self, n_samples):
         """(max_epochs, batch_size, early_stopping) for ``n_samples`` windows,
         resolving the "auto" settings; ``n_samples=None`` (a model loaded from
@@ -419,7 +427,8 @@ class _BaseAttentionRNN(BaseEstimator):
         n_samples = AUTO_LARGE_DATA if n_samples is None else n_samples
         early_stopping = self.early_stopping
         if early_stopping == "auto":
-            early_stopping = AUTO_EARLY_STOPPING_MIN_SAMPLES <= n_samples < AUTO_LARGE_DATA
+            early_stopping = (AUTO_EARLY_STOPPING_MIN_SAMPLES <= n_samples < AUTO_LARGE_DATA
+                              and self._split_leaves_both_sides(n_samples))
         n_train = n_samples - (math.ceil(self.validation_fraction * n_samples)
                                if early_stopping else 0)
         batch_size = self.batch_size
@@ -1190,9 +1199,11 @@ _PARAMETERS_DOC = """
         y's units, read from consecutive windows whatever scaler came before;
         rows not in time order get an affine fit instead). Untrained, the
         model is a random walk with drift; training learns the departures
-        from it. Trending series and levels outside the training range are
-        forecast like any other window, with or without a scaler before the
-        model. "auto" takes the feature whose newest value best explains y
+        from it. Trending series and levels outside the training range reach
+        the network as shapes relative to the newest value, with or without a
+        scaler before the model (up to the per-step spreads, as a
+        StandardScaler's, which differ by a few percent on long series).
+        "auto" takes the feature whose newest value best explains y
         (R^2 at least 0.2), if any; an int or a name (``<name>_lag<k>``
         columns) picks one; None switches the form off. The attention then
         explains the change from that newest value. ``target_feature_``

@@ -54,12 +54,18 @@ class AffineColumns(nn.Module):
         ones, zeros = np.ones(n_columns), np.zeros(n_columns)
         subtract, divide, multiply, add = zeros, ones, ones, zeros
         clip = None
+        # the flags, not the fitted attributes, say what transform does:
+        # StandardScaler(with_mean=False) still stores mean_
         if isinstance(scaler, StandardScaler):
-            subtract = zeros if scaler.mean_ is None else scaler.mean_
-            divide = ones if scaler.scale_ is None else scaler.scale_
+            if scaler.with_mean and scaler.mean_ is not None:
+                subtract = scaler.mean_
+            if scaler.with_std and scaler.scale_ is not None:
+                divide = scaler.scale_
         elif isinstance(scaler, RobustScaler):
-            subtract = zeros if scaler.center_ is None else scaler.center_
-            divide = ones if scaler.scale_ is None else scaler.scale_
+            if scaler.with_centering and scaler.center_ is not None:
+                subtract = scaler.center_
+            if scaler.with_scaling and scaler.scale_ is not None:
+                divide = scaler.scale_
         elif isinstance(scaler, MaxAbsScaler):
             divide = scaler.scale_
         else:  # MinMaxScaler

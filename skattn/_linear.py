@@ -14,6 +14,8 @@ import numpy as np
 from sklearn.linear_model import RidgeCV
 
 RIDGE_ALPHAS = np.logspace(-4, 3, 15)
+# fewest windows a step is observed in for a spread of its own (feature_moments)
+MIN_STEP_COUNT = 10
 KPSS_CRITICAL_VALUE = 0.463  # level stationarity, 5% (Kwiatkowski et al. 1992)
 DM_CRITICAL_VALUE = 1.645  # one-sided 5% normal quantile, for keeping the network
 
@@ -259,7 +261,9 @@ def feature_moments(X, chunk_rows=65536, per_step=False, pooled=True):
     With ``per_step`` the means are per step and feature, shape (T, F), and
     the standard deviation (F,) is pooled over the steps around their own
     means; with ``pooled=False`` as well, it is per step too (T, F), as a
-    StandardScaler on the flattened windows computes it.
+    StandardScaler on the flattened windows computes it, except for steps
+    observed in fewer than ``MIN_STEP_COUNT`` windows or constant there,
+    which take the pooled one.
     """
     n_timesteps, n_features = X.shape[1], X.shape[2]
     shift = np.nan_to_num(newest_observed(X[:1])[0])
@@ -285,11 +289,17 @@ def feature_moments(X, chunk_rows=65536, per_step=False, pooled=True):
         overall = total.sum(axis=0) / np.maximum(count.sum(axis=0), 1)
         mean = np.where(seen, mean, shift + overall)
         mean = np.where(count.sum(axis=0) > 0, mean, 0.0)
+        pooled_variance = deviations.sum(axis=0) / np.maximum(count.sum(axis=0), 1)
         if pooled:
             deviations, n_seen = deviations.sum(axis=0), count.sum(axis=0)
     variance = deviations / np.maximum(n_seen, 1)
+    if per_step and not pooled:
+        # a step seen in few windows (the padded start of a short series) or
+        # not varying there has no spread of its own to trust: the pooled one
+        few = (count < MIN_STEP_COUNT) | (variance <= 1e-24 * np.maximum(mean**2, 1.0))
+        variance = np.where(few, pooled_variance, variance)
     std = np.sqrt(np.maximum(variance, 0.0))
-    level = np.abs(mean).max(axis=0) if per_step and pooled else np.abs(mean)
+    level = np.abs(mean).max(axis=0) if per_step else np.abs(mean)
     return mean, np.where(std > 1e-12 * np.maximum(level, 1.0), std, 1.0)
 
 
@@ -362,9 +372,16 @@ def naive_level(history, targets, tolerance=1e-5):
             return None
         slope = np.median(dy[moving] / dx[moving])
         offset = np.median(y - slope * x)
+        # the windows' own precision (float32 at a level of 1e5 resolves about
+        # 0.01) bounds how exactly they can agree; data too coarse to tell
+        # the map from a fit gets none
+        resolution = 4 * abs(slope) * np.spacing(np.abs(x).astype(history.dtype)).astype(float)
+        spread = max(y.std(), 1e-12)
+        if slope == 0 or np.median(resolution) > 1e-3 * spread:
+            return None
         agree = (np.abs(y - offset - slope * x)
-                 <= tolerance * max(y.std(), 1e-12) + 1e-6 * np.abs(y))
-        if slope == 0 or agree.mean() < 0.5:
+                 <= tolerance * spread + 1e-6 * np.abs(y) + resolution)
+        if agree.mean() < 0.5:
             return None
         slopes[k] = slope
         intercepts[k] = np.mean(targets[seen, k] - slope * newest[seen])

@@ -336,3 +336,24 @@ def test_a_model_from_the_safe_format_exports_alike(fitted, tmp_path):
     export_onnx(skattn.load(tmp_path / "model.skattn"), tmp_path / "model.onnx")
     flat = with_gaps(X).reshape(len(X), -1)
     close(run(tmp_path / "model.onnx", flat)["prediction"], reg.predict(flat))
+
+
+@pytest.mark.parametrize("scaler", [
+    StandardScaler(), StandardScaler(with_mean=False), StandardScaler(with_std=False),
+    RobustScaler(), RobustScaler(with_centering=False), RobustScaler(with_scaling=False),
+    MaxAbsScaler(), MinMaxScaler(feature_range=(-2, 3)), MinMaxScaler(clip=True),
+])
+def test_each_affine_scaler_layer_computes_what_its_transform_does(scaler):
+    """The layer a scaler becomes follows its flags (with_mean=False still stores
+    mean_), NaN included."""
+    import torch
+
+    from skattn._export import AffineColumns
+
+    rng = np.random.default_rng(3)
+    X = (rng.normal(size=(60, 5)) * [1, 2, 3, 4, 5] + 7).astype(np.float32)
+    scaler = clone(scaler).fit(X)
+    new = np.vstack([X[:5] * 1.5, np.full((1, 5), np.nan, dtype=np.float32)])
+    with torch.no_grad():
+        layer = AffineColumns(scaler)(torch.as_tensor(new)).numpy()
+    np.testing.assert_allclose(layer, scaler.transform(new), rtol=1e-5, atol=1e-5)

@@ -204,6 +204,22 @@ def test_auto_schedule_gives_small_data_enough_steps_and_large_data_plain_traini
     assert fixed._schedule(300) == (7, 64, False)
 
 
+def test_auto_early_stopping_stays_off_when_a_split_side_would_be_empty():
+    import pandas as pd
+
+    rng = np.random.default_rng(15)
+    X, y = rng.normal(size=(9, 5)), rng.normal(size=9)
+    reg = AttentionLSTMRegressor(validation_fraction=0.9, max_epochs=2).fit(X, y)
+    assert reg.net_.train_split is None
+    index = pd.MultiIndex.from_product([[f"s{i}" for i in range(12)],
+                                        pd.date_range("2000", periods=1, freq="YS")],
+                                       names=["series", "time"])
+    panel = pd.DataFrame(rng.normal(size=(12, 5)), index=index,
+                         columns=[f"x_lag{k}" for k in range(4, -1, -1)])
+    reg = AttentionLSTMRegressor(max_epochs=2).fit(panel, pd.Series(rng.normal(size=12), index))
+    assert reg.panel_ and reg.net_.train_split is None  # one row per series: nothing to hold out
+
+
 def test_a_short_series_is_not_overfitted_into_wild_forecasts():
     """Twenty windows of a yearly-length random walk with drift: early stopping
     (on from 8 windows) keeps training from memorising them, so the forecasts

@@ -200,3 +200,29 @@ def test_kpss_tells_a_mean_reverting_series_from_an_integrated_one():
             warnings.simplefilter("ignore")  # statsmodels' p-value table warnings
             expected = bool(kpss(series[:-1], "c", nlags=n_lags)[0] <= 0.463)
         assert expected is stationary
+
+
+def test_naive_level_reads_float32_windows_at_a_large_level():
+    """Windows reach the model as float32: at a level of 1e5 they resolve about
+    0.01, and the map is still read (shuffled rows still give none)."""
+    rng = np.random.default_rng(13)
+    series = 1e5 + np.cumsum(0.3 + 30.0 * rng.normal(size=300))
+    windows, targets = lag_windows(series, 10)
+    scaled = (targets - targets.mean()) / targets.std()
+    slope, _ = naive_level(windows.astype(np.float32), scaled)
+    assert slope[0] * targets.std() == pytest.approx(1.0, abs=1e-3)
+    order = rng.permutation(len(windows))
+    assert naive_level(windows[order].astype(np.float32), scaled[order]) is None
+
+
+def test_steps_seen_in_few_windows_take_the_pooled_spread():
+    """The padded start of a short series: the oldest steps are observed in a
+    window or two, whose spread (0 or noise) must not scale them."""
+    rng = np.random.default_rng(14)
+    X = 5000 + rng.normal(scale=300.0, size=(12, 12, 1))
+    for step in range(11):
+        X[: 11 - step, step] = np.nan  # step k seen in k + 1 windows
+    _, pooled = feature_moments(X, per_step=True)
+    _, per_step = feature_moments(X, per_step=True, pooled=False)
+    np.testing.assert_allclose(per_step[:9, 0], pooled[0])  # seen in fewer than 10
+    assert per_step[11, 0] != pytest.approx(pooled[0])
