@@ -337,7 +337,6 @@ def history_bounds(history, center, scale, chunk_rows=65536):
     return np.array([low, high]) if low <= high else np.array([-1.0, 1.0])
 
 
-
 def naive_level(history, targets, tolerance=1e-5):
     """The map "next value = newest value + the average change", in the
     target's units, when consecutive windows show those units; else None.
@@ -396,8 +395,8 @@ def level_stationary(history):
     window followed by the newest value of each later one. Under the test's
     null the level pulls the next value back towards the mean (sunspots, El
     Nino), and an affine map of the newest value forecasts better than the
-    newest value plus drift; a rejection
-    (trending series, prices, interest rates) means the series is integrated.
+    newest value plus drift; a rejection (trending series, prices, interest
+    rates) means the series is integrated.
     The long-run variance uses Bartlett weights over ``4 (n / 100) ** 0.25``
     lags (Kwiatkowski et al. 1992; R's ``tseries::kpss.test`` "short" lags).
     """
