@@ -412,13 +412,9 @@ class _BaseAttentionRNN(BaseEstimator):
         raise NotImplementedError
 
     # -- fitting ----------------------------------------------------------
-    def _split_leaves_both_sides(self, n_samples):
-        """Whether the validation split leaves training and validation rows
-        (a panel of one-row series, or a large validation_fraction, may not)."""
-        valid = getattr(self, "_panel_validation", None)
-        if valid is not None and len(valid) == n_samples:
-            return bool(valid.any() and not valid.all())
-        return math.ceil(self.validation_fraction * n_samples) < n_samples
+    def _split(self):
+        """The time-ordered validation split early stopping uses."""
+        return TailSplit(self.validation_fraction, getattr(self, "_panel_validation", None))
 
     def _schedule(self, n_samples):
         """(max_epochs, batch_size, early_stopping) for ``n_samples`` windows,
@@ -428,7 +424,7 @@ class _BaseAttentionRNN(BaseEstimator):
         early_stopping = self.early_stopping
         if early_stopping == "auto":
             early_stopping = (AUTO_EARLY_STOPPING_MIN_SAMPLES <= n_samples < AUTO_LARGE_DATA
-                              and self._split_leaves_both_sides(n_samples))
+                              and self._split().leaves_both_sides(n_samples))
         n_train = n_samples - (math.ceil(self.validation_fraction * n_samples)
                                if early_stopping else 0)
         batch_size = self.batch_size
@@ -494,10 +490,7 @@ class _BaseAttentionRNN(BaseEstimator):
             iterator_train=TensorBatches,
             iterator_valid=TensorBatches,
             dataset=TensorDataset,
-            train_split=(
-                TailSplit(self.validation_fraction, getattr(self, "_panel_validation", None))
-                if early_stopping else None
-            ),
+            train_split=self._split() if early_stopping else None,
             callbacks=callbacks,
             predict_nonlinearity=None,
             verbose=self.verbose,

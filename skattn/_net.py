@@ -106,14 +106,26 @@ class TailSplit:
         self.validation_fraction = validation_fraction
         self.valid_rows = valid_rows
 
+    def n_valid(self, n_samples):
+        """How many of ``n_samples`` rows the split holds out."""
+        if self.valid_rows is not None and len(self.valid_rows) == n_samples:
+            return int(self.valid_rows.sum())
+        return max(1, int(math.ceil(self.validation_fraction * n_samples)))
+
+    def leaves_both_sides(self, n_samples):
+        """Whether the split of ``n_samples`` rows leaves training and
+        validation rows (a panel of one-row series, or a large
+        validation_fraction, may not)."""
+        return 0 < self.n_valid(n_samples) < n_samples
+
     def __call__(self, dataset, y=None, **fit_params):
         if self.valid_rows is not None and len(self.valid_rows) == len(dataset):
             valid = torch.as_tensor(self.valid_rows, device=dataset.X.device)
-            if valid.all() or not valid.any():
+            if not self.leaves_both_sides(len(dataset)):
                 raise ValueError("The panel leaves no training or no validation rows.")
             return dataset.select(~valid), dataset.select(valid)
         n_samples = len(dataset)
-        n_valid = max(1, int(math.ceil(self.validation_fraction * n_samples)))
+        n_valid = self.n_valid(n_samples)
         if n_valid >= n_samples:
             raise ValueError(
                 f"validation_fraction={self.validation_fraction} leaves no training "
