@@ -59,7 +59,7 @@ SERIES = [
 TEST_FRACTION = 0.2
 SEEDS = (0, 1, 2)
 EPOCH_CAP = {}  # --small: {"max_epochs": 30}
-GATE = []  # network_dropped_ of every recommended fit, in order
+GATE = []  # network_weight_ of every recommended fit, in order
 
 # The documented recommended configuration for forecasting (README, "Forecasting").
 RECOMMENDED = FORECASTING_PARAMS
@@ -187,8 +187,8 @@ def skattn_forecaster(seasonal=False, scale=True, **params):
             model = make_pipeline(StandardScaler(), model)
         model.fit(X[train], y[train])
         fitted = model[-1] if scale else model
-        if hasattr(fitted, "network_dropped_"):
-            GATE.append(fitted.network_dropped_)
+        if hasattr(fitted, "network_weight_"):
+            GATE.append(float(fitted.network_weight_[0]))
         return model.predict(X[n_train - first :])
 
     return forecast
@@ -263,7 +263,9 @@ def summarize_defaults(table):
         print(f"{row}: geometric mean MASE / RidgeCV {np.exp(np.log(to_ridge).mean()):.3f}; "
               f"worst MASE / naive {to_naive.max():.3f} ({to_naive.idxmax()})")
     if GATE:
-        print(f"recommended: network kept in {GATE.count(False)} of {len(GATE)} fits")
+        kept = [weight for weight in GATE if weight > 0]
+        mean_weight = f", mean weight {np.mean(kept):.2f} where kept" if kept else ""
+        print(f"recommended: network kept in {len(kept)} of {len(GATE)} fits{mean_weight}")
 
 
 def errors(series, n_train, forecast):

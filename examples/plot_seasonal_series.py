@@ -88,7 +88,7 @@ def main(small=False, output=None):
     labels = ", ".join(model.feature_labels_[:3])
     print(f"features per step: {model.n_features_per_step_} ({labels}, ...)")
     print(f"linear skip anchored on: {model.skip_anchor_}; "
-          f"network dropped: {model.network_dropped_}")
+          f"weight of the network's correction: {model.network_weight_[0]:.2f}")
 
     fig, (left, right) = plt.subplots(
         1, 2, figsize=(15, 4.5), layout="constrained", width_ratios=[2, 1]

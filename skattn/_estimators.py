@@ -19,8 +19,7 @@ from sklearn.utils.validation import check_random_state
 from skorch.callbacks import GradientNormClipping
 
 from ._linear import (
-    DM_CRITICAL_VALUE,
-    diebold_mariano,
+    correction_weights,
     feature_moments,
     fill_from_latest,
     find_target_feature,
@@ -629,7 +628,7 @@ class _BaseAttentionRNN(BaseEstimator):
             else:
                 self._architecture_at_fit = self._architecture()
                 self.panel_ = self._panel_series is not None
-                for name in ("network_dropped_", "skip_anchor_"):
+                for name in ("network_dropped_", "network_weight_", "skip_anchor_"):
                     vars(self).pop(name, None)
                 level = self._find_target_feature(X, targets, loss_scale)
                 self.net_ = self._build_net(n_outputs, seed, len(X)).initialize()
@@ -638,7 +637,7 @@ class _BaseAttentionRNN(BaseEstimator):
                     self._initialize_linear_skip(X, targets)
                 self.net_.partial_fit(data)
             if self.net_.module_.skip is not None and self.net_.train_split is not None:
-                self._keep_network_if_it_helps(data)
+                self._weigh_network(data)
             self._calibrate_intervals(data)
         self._check_training_faults()
         self._check_outputs_finite(X)
@@ -863,39 +862,51 @@ class _BaseAttentionRNN(BaseEstimator):
             for parameter, value in ((skip.weight, coef), (skip.bias, intercept)):
                 parameter.copy_(torch.as_tensor(np.reshape(value, tuple(parameter.shape))))
 
-    def _keep_network_if_it_helps(self, data):
-        """Drop the network's correction unless it clearly beats the linear part.
+    def _weigh_network(self, data):
+        """Weigh the network's correction of the linear part by what it adds.
 
-        With ``linear_skip`` and early stopping, the linear part alone (the
-        state before training: the network's output starts at zero) competes
-        with the trained network on the validation windows. The network is
-        kept only if its losses (``loss``) are lower by more than chance allows:
-        a one-sided Diebold-Mariano test on the per-window differences at the
-        5% level. On short, noisy series a network that fits noise is the
-        usual outcome, and then the forecast stays the linear one.
+        With ``linear_skip`` and early stopping, the trained model (linear
+        part + network) and the linear part alone (the network's output set to
+        zero) forecast the validation windows. Per output, the weight of the
+        network's correction is the 95% lower confidence bound of its
+        least-squares weight in ``linear + weight * correction``
+        (:func:`~skattn._linear.correction_weights`): zero unless the
+        correction carries information the linear part lacks by more than
+        chance, and shrunk where it fits those windows only in part. On
+        short, noisy series a network that fits noise is the usual outcome,
+        and then the forecast stays the linear one. The weight scales the
+        head's point output (the median with quantiles, whose spread around
+        it the network keeps), so it costs nothing at prediction time.
         """
         net = self.net_
         _, valid = net.train_split(data)
-        targets = valid.y.double().cpu().numpy()
+        n_outputs = len(self.y_mean_)
+        levels = self._quantile_levels()
+        n_levels, center = (1, 0) if levels is None else (len(levels), levels.index(0.5))
         units = 1.0 if valid.loss_scale is None else valid.loss_scale.double().cpu().numpy()
         units = np.reshape(units, (-1, 1))
+        targets = valid.y.double().cpu().numpy().reshape(len(valid.y), -1) / units
 
-        def errors():
+        def points():
             prediction = self._infer(valid.X, ("prediction",))["prediction"]
-            return self._sample_losses(prediction.astype(np.float64) / units, targets / units)
+            prediction = prediction.astype(np.float64).reshape(-1, n_outputs, n_levels)
+            return prediction[..., center] / units
 
         head = net.module_.head
-        trained_head = [head.weight.detach().clone(), head.bias.detach().clone()]
-        network_errors = errors()
-        with torch.no_grad():  # a zero head: the network adds nothing, the linear part alone
-            head.weight.zero_()
-            head.bias.zero_()
-        statistic = diebold_mariano(errors(), network_errors)
-        self.network_dropped_ = not statistic > DM_CRITICAL_VALUE
-        if not self.network_dropped_:
-            with torch.no_grad():
-                head.weight.copy_(trained_head[0])
-                head.bias.copy_(trained_head[1])
+        rows = torch.arange(n_outputs, device=head.bias.device) * n_levels + center
+        trained = [head.weight[rows].detach().clone(), head.bias[rows].detach().clone()]
+        with_network = points()
+        with torch.no_grad():  # no point correction: the linear part alone
+            head.weight[rows] = 0.0
+            head.bias[rows] = 0.0
+        linear = points()
+        weights = correction_weights(targets - linear, with_network - linear)
+        scale = torch.as_tensor(weights, dtype=head.weight.dtype, device=head.weight.device)
+        with torch.no_grad():
+            head.weight[rows] = trained[0] * scale[:, None]
+            head.bias[rows] = trained[1] * scale
+        self.network_weight_ = weights
+        self.network_dropped_ = not (weights > 0).any()
 
     def _calibrate_intervals(self, data):
         """Split-conformal corrections of the quantile intervals (conformalised
@@ -1214,8 +1225,10 @@ _PARAMETERS_DOC = """
         newest-step coefficients are not penalised. Pass the windows
         unscaled: the network standardises its own inputs, and a scaler
         before the model hides the target's units from the skip. With early
-        stopping, the network's correction is kept only if it lowers the
-        validation errors by more than chance (``network_dropped_``). The
+        stopping, the network's correction is weighed on the validation
+        windows: kept only if it adds information the linear part lacks by
+        more than chance, and shrunk towards the linear forecast where it
+        helps only in part (``network_weight_``, ``network_dropped_``). The
         prediction no longer flows only through the attention, so the weights
         explain the residual.
     dropout : float, default=0.0
@@ -1321,13 +1334,20 @@ _ATTRIBUTES_DOC = """
         Only with ``linear_skip=True``: the feature taken for the target's own
         history (the linear skip forecasts the change from its newest value),
         or None.
+    network_weight_ : ndarray of shape (n_outputs,)
+        Only with ``linear_skip=True`` and ``early_stopping=True``: the weight
+        (0 to 1) of the network's correction of the linear part, per output.
+        It is the 95% lower confidence bound of the least-squares weight of
+        that correction on the validation windows (a forecast-encompassing
+        test): 0 unless the correction adds information the linear part lacks
+        by more than chance, smaller where it fits those windows only in part.
+        It scales the network's point output (the median with ``quantiles``,
+        whose spread around it stays the network's).
     network_dropped_ : bool
         Only with ``linear_skip=True`` and ``early_stopping=True``: True when
-        the trained network did not beat the linear part alone on the
-        validation windows by more than chance (one-sided Diebold-Mariano
-        test, 5%), so its correction was set back to zero and the model
-        predicts with the linear part only (the attention weights then explain
-        nothing of the forecast).
+        every ``network_weight_`` is 0, so the model predicts with the linear
+        part only (the attention weights then explain nothing of the point
+        forecast).
     n_features_in_ : int
         Columns of the 2-D form of X (n_timesteps * n_features).
     feature_names_in_ : ndarray of str

@@ -6,8 +6,8 @@ The estimators call these before and after training:
   own history (its newest value forecasts ``y`` best), which the network
   forecasts relative to (the level-free form of :class:`~skattn._modules.AttentionRNN`);
 - :func:`skip_ridge` fits the fixed linear skip of ``linear_skip=True``;
-- :func:`diebold_mariano` judges whether the trained network beats the
-  linear part on the validation windows.
+- :func:`correction_weights` weighs the trained network's correction of the
+  linear part by what it adds on the validation windows.
 """
 
 import numpy as np
@@ -17,7 +17,7 @@ RIDGE_ALPHAS = np.logspace(-4, 3, 15)
 # fewest windows a step is observed in for a spread of its own (feature_moments)
 MIN_STEP_COUNT = 10
 KPSS_CRITICAL_VALUE = 0.463  # level stationarity, 5% (Kwiatkowski et al. 1992)
-DM_CRITICAL_VALUE = 1.645  # one-sided 5% normal quantile, for keeping the network
+WEIGHT_CRITICAL_VALUE = 1.645  # one-sided 5% normal quantile: the network weight's bound
 
 
 def fill_from_latest(X):
@@ -237,16 +237,37 @@ def find_target_feature(X, targets, requested="auto", names=None):
     return feature, slope[feature], intercept[feature]
 
 
-def diebold_mariano(loss_a, loss_b):
-    """One-sided Diebold-Mariano statistic that ``b`` has lower losses than ``a``.
+def correction_weights(residuals, corrections, critical_value=WEIGHT_CRITICAL_VALUE):
+    """How much of a correction to add to a forecast, per output: a lower bound.
 
-    ``loss_a`` and ``loss_b`` are per-sample losses of two forecasts of the
-    same values; large positive values mean ``b`` is better. Compare with
-    ``DM_CRITICAL_VALUE`` (5%, one-sided).
+    ``residuals`` (n, k) are what a base forecast missed (target - base) and
+    ``corrections`` (n, k) what a second model would add to it, on held-out
+    rows. Per column, the least-squares weight ``w = <r, c> / <c, c>`` of the
+    combination ``base + w * correction`` is estimated with its standard error
+    (no intercept, residual variance on n - 1 degrees of freedom), and the
+    weight returned is its one-sided lower confidence bound
+    ``w - critical_value * se``, clipped to [0, 1]. It is positive only where
+    the correction carries information the base forecast lacks by more than
+    chance (a forecast-encompassing test, Harvey, Leybourne and Newbold 1998,
+    at 5% by default), and it shrinks a correction that fits the held-out
+    rows only in part. Fewer than 2 rows or a zero correction give 0.
     """
-    gain = np.asarray(loss_a, dtype=float) - np.asarray(loss_b, dtype=float)
-    spread = gain.std(ddof=1) if len(gain) > 1 else 0.0
-    return gain.mean() / (spread / np.sqrt(len(gain))) if spread > 0 else 0.0
+    residuals = np.asarray(residuals, dtype=np.float64)
+    corrections = np.asarray(corrections, dtype=np.float64)
+    n = len(residuals)
+    weights = np.zeros(residuals.shape[1])
+    if n < 2:
+        return weights
+    for column in range(residuals.shape[1]):
+        r, c = residuals[:, column], corrections[:, column]
+        energy = c @ c
+        if not energy > 0:
+            continue
+        weight = (r @ c) / energy
+        misfit = r - weight * c
+        error = np.sqrt((misfit @ misfit) / (n - 1) / energy)
+        weights[column] = np.clip(weight - critical_value * error, 0.0, 1.0)
+    return weights
 
 
 def feature_moments(X, chunk_rows=65536, per_step=False, pooled=True):

@@ -41,6 +41,7 @@ _ARRAY_ATTRIBUTES = (
     "time_labels_",
     "feature_labels_",
     "interval_offsets_",
+    "network_weight_",
 )
 _SCALAR_ATTRIBUTES = ("n_features_in_", "n_timesteps_", "n_features_per_step_", "n_iter_")
 _OPTIONAL_SCALAR_ATTRIBUTES = ("skip_anchor_", "network_dropped_", "target_feature_", "panel_")

@@ -251,15 +251,56 @@ def test_network_is_kept_only_if_it_beats_the_linear_part_on_validation():
         valid = slice(180, 200)  # validation_fraction=0.1: the newest 20 windows
         full_loss = np.mean((full[valid] - targets[valid]) ** 2)
         linear_loss = np.mean((linear[valid] - targets[valid]) ** 2)
+        assert reg.network_weight_.shape == (1,)
+        assert 0.0 <= reg.network_weight_[0] <= 1.0
+        assert reg.network_dropped_ == (reg.network_weight_[0] == 0.0)
         if reg.network_dropped_:
             np.testing.assert_allclose(full, linear, atol=1e-6)
-        else:
+        else:  # a positive lower bound: the weighed correction helps there
             assert full_loss < linear_loss
-    assert not hasattr(AttentionLSTMRegressor(max_epochs=1).fit(X, y), "network_dropped_")
+    fitted = AttentionLSTMRegressor(max_epochs=1).fit(X, y)
+    assert not hasattr(fitted, "network_dropped_") and not hasattr(fitted, "network_weight_")
     # a warm start trains on and judges the network again
     reg.set_params(warm_start=True, max_epochs=3).fit(X, y)
     head = reg.net_.module_.head.weight.detach()
     assert reg.network_dropped_ == bool((head == 0).all())
+
+
+def test_network_weight_is_per_output_and_keeps_the_quantile_spread():
+    import torch
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(900, 6, 1))
+    # output 0 holds a squared lag the linear part cannot fit, output 1 is linear
+    Y = np.column_stack([
+        X[:, -1, 0] + 1.5 * (X[:, 2, 0] ** 2 - 1) + 0.1 * rng.normal(size=900),
+        0.8 * X[:, -1, 0] - 0.3 * X[:, 2, 0] + 0.5 * rng.normal(size=900),
+    ])
+    reg = AttentionLSTMRegressor(
+        linear_skip=True, early_stopping=True, attention_values="states",
+        quantiles=(0.1, 0.9), max_epochs=80, n_iter_no_change=30, random_state=0,
+    ).fit(X[:700], Y[:700])
+    assert reg.network_weight_.shape == (2,)
+    assert reg.network_weight_[0] > 0.5
+    assert reg.network_weight_[1] < reg.network_weight_[0]
+    assert reg.network_dropped_ is False
+    windows = torch.as_tensor(X[700:], dtype=torch.float32)
+    with torch.no_grad():
+        linear = reg.net_.module_.skip(windows.flatten(1)).numpy()
+    linear = linear * reg.y_scale_ + reg.y_mean_
+    prediction = reg.predict(X[700:])
+    # the weighed median: output 0 beats the linear part on new windows, and an
+    # output whose weight is 0 forecasts exactly the linear part
+    assert np.mean((prediction[:, 0] - Y[700:, 0]) ** 2) < 0.7 * np.mean(
+        (linear[:, 0] - Y[700:, 0]) ** 2)
+    if reg.network_weight_[1] == 0.0:
+        np.testing.assert_allclose(prediction[:, 1], linear[:, 1], rtol=1e-5, atol=1e-5)
+    # the network's spread around the median stays: intervals do not collapse
+    interval = reg.predict_interval(X[700:], coverage=0.8)
+    lower, upper = interval[..., 0], interval[..., 1]
+    assert (upper - lower > 0).all()
+    inside = (lower <= Y[700:]) & (Y[700:] <= upper)
+    assert 0.6 < inside.mean() < 0.95
 
 
 def test_network_is_kept_where_it_finds_what_the_linear_part_cannot():

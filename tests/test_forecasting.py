@@ -58,15 +58,19 @@ def test_make_forecaster_in_a_grid_search_over_time_series_splits():
 
 
 def test_the_gate_keeps_and_drops_the_network_with_the_recommended_settings():
-    """Both branches of the Diebold-Mariano gate, with FORECASTING_PARAMS as
+    """Both ends of the network's weight, with FORECASTING_PARAMS as
     make_forecaster uses them: a squared lag the linear skip cannot fit keeps
-    the network (and it beats the linear part on new windows); a linear target
-    drops it (the forecast is then exactly the linear part)."""
+    the network (and it beats the linear part on new windows); a random-walk
+    step, which the linear part already forecasts as well as it can be, drops
+    it (the forecast is then exactly the linear part). In between, a linear
+    target the change-from-last-value skip shrinks towards the random walk: a
+    weight is allowed there, but never one that makes new windows worse."""
     import torch
 
     rng = np.random.default_rng(0)
     X = rng.normal(size=(900, 6, 1))
     nonlinear = X[:, -1, 0] + 1.5 * (X[:, 2, 0] ** 2 - 1) + 0.1 * rng.normal(size=900)
+    walk = X[:, -1, 0] + 0.5 * rng.normal(size=900)
     linear = 0.8 * X[:, -1, 0] - 0.3 * X[:, 2, 0] + 0.5 * rng.normal(size=900)
     windows = torch.as_tensor(X[700:], dtype=torch.float32)
 
@@ -75,14 +79,20 @@ def test_the_gate_keeps_and_drops_the_network_with_the_recommended_settings():
             skip = reg.net_.module_.skip(windows.flatten(1))[:, 0].numpy()
         return skip * reg.y_scale_[0] + reg.y_mean_[0]
 
+    def mse(prediction, target):
+        return np.mean((prediction - target[700:]) ** 2)
+
     kept = AttentionLSTMRegressor(**FORECASTING_PARAMS, random_state=0)
     kept.fit(X[:700], nonlinear[:700])
-    assert kept.network_dropped_ is False
-    linear_mse = np.mean((linear_part(kept) - nonlinear[700:]) ** 2)
-    assert np.mean((kept.predict(X[700:]) - nonlinear[700:]) ** 2) < 0.7 * linear_mse
+    assert kept.network_dropped_ is False and kept.network_weight_[0] > 0.5
+    assert mse(kept.predict(X[700:]), nonlinear) < 0.7 * mse(linear_part(kept), nonlinear)
 
     dropped = AttentionLSTMRegressor(**FORECASTING_PARAMS, random_state=0)
-    dropped.fit(X[:700], linear[:700])
-    assert dropped.network_dropped_ is True
+    dropped.fit(X[:700], walk[:700])
+    assert dropped.network_dropped_ is True and dropped.network_weight_[0] == 0.0
     np.testing.assert_allclose(dropped.predict(X[700:]), linear_part(dropped), rtol=1e-5,
                                atol=1e-5)
+
+    between = AttentionLSTMRegressor(**FORECASTING_PARAMS, random_state=0)
+    between.fit(X[:700], linear[:700])
+    assert mse(between.predict(X[700:]), linear) <= mse(linear_part(between), linear)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from skattn._linear import (
-    diebold_mariano,
+    correction_weights,
     feature_moments,
     find_target_feature,
     history_bounds,
@@ -171,13 +171,40 @@ def test_spread_floor_is_positive_even_for_flat_windows():
     assert spread_floor(np.ones((10, 1)), 3.0) == pytest.approx(3e-6)
 
 
-def test_diebold_mariano_is_large_when_the_second_forecast_is_better():
+def test_correction_weights_are_a_lower_bound_in_zero_to_one():
     rng = np.random.default_rng(5)
-    worse = rng.exponential(size=200) + 0.5
-    better = worse - 0.5 + 0.05 * rng.normal(size=200)
-    assert diebold_mariano(worse, better) > 5
-    assert diebold_mariano(better, worse) < -5
-    assert diebold_mariano(worse, worse) == 0.0
+    n = 200
+    correction = rng.normal(size=(n, 3))
+    noise = rng.normal(size=(n, 3))
+    # column 0: the whole correction is missing from the base forecast; column 1:
+    # half of it; column 2: none of it (the residual is noise alone)
+    residuals = np.column_stack([
+        correction[:, 0] + 0.1 * noise[:, 0],
+        0.5 * correction[:, 1] + noise[:, 1],
+        noise[:, 2],
+    ])
+    weights = correction_weights(residuals, correction)
+    assert 0.95 < weights[0] < 1.0  # a bound below the least-squares weight 1
+    assert 0.25 < weights[1] < 0.5
+    assert weights[2] == 0.0
+    # the bound is the least-squares weight less 1.645 standard errors
+    r, c = residuals[:, 1], correction[:, 1]
+    weight = r @ c / (c @ c)
+    error = np.sqrt(np.sum((r - weight * c) ** 2) / (n - 1) / (c @ c))
+    assert weights[1] == pytest.approx(weight - 1.645 * error)
+    # a correction that makes things worse, a zero one, too few rows
+    assert correction_weights(-residuals[:, :1], correction[:, :1])[0] == 0.0
+    assert correction_weights(residuals[:, :1], np.zeros((n, 1)))[0] == 0.0
+    assert correction_weights(residuals[:1, :1], correction[:1, :1])[0] == 0.0
+    assert correction_weights(2 * correction[:, :1], correction[:, :1])[0] == 1.0
+
+
+def test_correction_weights_keep_pure_noise_about_as_often_as_the_test_level():
+    rng = np.random.default_rng(0)
+    residuals = rng.normal(size=(40, 400))
+    corrections = rng.normal(size=(40, 400))  # unrelated to what the base missed
+    kept = (correction_weights(residuals, corrections) > 0).mean()
+    assert 0.01 < kept < 0.10  # one-sided 5% test
 
 
 def test_kpss_tells_a_mean_reverting_series_from_an_integrated_one():

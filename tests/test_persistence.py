@@ -76,6 +76,7 @@ def test_safe_format_keeps_the_linear_skip_and_the_input_scaling(tmp_path):
     np.testing.assert_array_equal(loaded.predict(X), reg.predict(X))
     assert loaded.skip_anchor_ == reg.skip_anchor_ == "x0"
     assert loaded.network_dropped_ == reg.network_dropped_
+    np.testing.assert_array_equal(loaded.network_weight_, reg.network_weight_)
 
 
 def test_safe_format_classifier_with_string_labels(data, tmp_path):
