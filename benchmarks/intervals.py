@@ -5,9 +5,13 @@ first 80%, one-step-ahead forecasts of the last 20% from the true history, 24
 lags), with intervals:
 
 - skattn: ``AttentionLSTMRegressor(quantiles=(0.025, 0.1, 0.9, 0.975))`` on the
-  lag windows, default settings, its intervals calibrated on its held-out
-  newest windows (split conformal, ``predict_interval``); median of ``--seeds``
-  (each seed's figures, then the median per series);
+  lag windows, default settings, its intervals calibrated conformally
+  (``predict_interval``: the held-out newest windows, with all fitted windows
+  as a floor); median of ``--seeds`` (each seed's figures, then the median
+  per series);
+- skattn recommended: the same quantiles with the recommended forecasting
+  settings (``FORECASTING_PARAMS``, what ``make_forecaster`` uses: linear skip,
+  calendar columns for seasonal series), median of ``--seeds`` as above;
 - conformal RidgeCV: RidgeCV on the first 80% of the training windows, the
   intervals +- the conformal quantile of its absolute errors on the other 20%;
 - AutoETS (statsforecast): fitted on the training part, its one-step-ahead
@@ -48,11 +52,12 @@ def pinball(y, quantiles):
     return float(np.maximum(levels * error, (levels - 1) * error).mean())
 
 
-def skattn_quantiles(X, y, n_fit, seed):
+def skattn_quantiles(X, y, n_fit, seed, **params):
     from skattn import AttentionLSTMRegressor
 
     model = AttentionLSTMRegressor(quantiles=(0.025, 0.1, 0.9, 0.975), random_state=seed,
-                                   n_threads=1).fit(X[:n_fit], y[:n_fit])
+                                   n_threads=1, **params)
+    model.fit(X[:n_fit], y[:n_fit])
     test = X[n_fit:]
     quantiles = model.predict_quantiles(test)
     intervals = {0.8: model.predict_interval(test, 0.8), 0.95: model.predict_interval(test, 0.95)}
@@ -111,7 +116,10 @@ def main():
     import torch
 
     torch.set_num_threads(1)
-    rows = {"skattn": [], "conformal RidgeCV": [], "AutoETS": []}
+    from skattn import FORECASTING_PARAMS
+
+    ours = {"skattn": ({}, False), "skattn recommended": (FORECASTING_PARAMS, True)}
+    rows = {name: [] for name in (*ours, "conformal RidgeCV", "AutoETS")}
     print(f"{'series':15s} {'model':18s} {'cov80':>6s} {'cov95':>6s} {'width80':>8s} "
           f"{'pinball':>8s}")
     for name in args.series:
@@ -121,16 +129,19 @@ def main():
         n_fit = n_train - first
         y_test = series[n_train:]
         scale = np.mean(np.abs(np.diff(series[:n_train])))
+        results = {}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            per_seed = [scores(y_test, *skattn_quantiles(X, y, n_fit, seed), scale)
-                        for seed in args.seeds]
-            results = {
-                "skattn": {key: float(np.median([s[key] for s in per_seed]))
-                           for key in per_seed[0]},
-                "conformal RidgeCV": scores(y_test, *ridge_quantiles(X, y, n_fit), scale),
-                "AutoETS": scores(y_test, *ets_quantiles(series, n_train, period), scale),
-            }
+            for model, (params, seasonal) in ours.items():
+                windows = acc.windows_and_targets(series, period)[0] if seasonal else X
+                n_features = windows.shape[1] // acc.N_LAGS
+                per_seed = [scores(y_test, *skattn_quantiles(windows, y, n_fit, seed,
+                                                             n_features=n_features, **params),
+                                   scale) for seed in args.seeds]
+                results[model] = {key: float(np.median([s[key] for s in per_seed]))
+                                  for key in per_seed[0]}
+            results["conformal RidgeCV"] = scores(y_test, *ridge_quantiles(X, y, n_fit), scale)
+            results["AutoETS"] = scores(y_test, *ets_quantiles(series, n_train, period), scale)
         for model, result in results.items():
             rows[model].append(result)
             print(f"{name:15s} {model:18s} {result['cov80']:6.2f} {result['cov95']:6.2f} "
@@ -140,10 +151,11 @@ def main():
         mean = {key: np.mean([r[key] for r in results]) for key in results[0]}
         print(f"{'':15s} {model:18s} {mean['cov80']:6.3f} {mean['cov95']:6.3f} "
               f"{mean['width80']:8.3f} {mean['pinball']:8.4f}")
-    for other in ("conformal RidgeCV", "AutoETS"):
-        wins = sum(a["pinball"] < b["pinball"] for a, b in zip(rows["skattn"], rows[other],
-                                                               strict=True))
-        print(f"skattn's pinball loss below {other}'s on {wins} of {len(rows['skattn'])} series")
+    for model in ours:
+        for other in ("conformal RidgeCV", "AutoETS"):
+            wins = sum(a["pinball"] < b["pinball"]
+                       for a, b in zip(rows[model], rows[other], strict=True))
+            print(f"{model}: pinball loss below {other}'s on {wins} of {len(rows[model])} series")
 
 
 if __name__ == "__main__":

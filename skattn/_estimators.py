@@ -19,6 +19,7 @@ from sklearn.utils.validation import check_random_state
 from skorch.callbacks import GradientNormClipping
 
 from ._linear import (
+    conformal_quantiles,
     correction_weights,
     feature_moments,
     fill_from_latest,
@@ -909,40 +910,56 @@ class _BaseAttentionRNN(BaseEstimator):
         self.network_dropped_ = not (weights > 0).any()
 
     def _calibrate_intervals(self, data):
-        """Split-conformal corrections of the quantile intervals (conformalised
-        quantile regression, Romano et al. 2019), from the validation windows.
+        """Conformal corrections of the quantile intervals (conformalised
+        quantile regression, Romano et al. 2019), from the validation windows
+        and, as a floor, from every window fitted on.
 
         For each pair of levels (q, 1 - q) the score of a window is how far its
         target lies outside [q-quantile, (1-q)-quantile] (negative inside),
         divided by the window's own scale (its spread in the level-free form,
         the module's "window_scale"; 1 without a target feature), so that
-        windows and the series of a panel on different scales count alike;
-        the correction is the ceil((n + 1)(1 - alpha))-th smallest score,
-        alpha = 2q, and each interval moves out (or in) by that many of its
-        window's scale on both sides. Without early stopping there is no
-        held-out window and the corrections are 0.
+        windows and the series of a panel on different scales count alike.
+        The split-conformal correction is the ceil((n + 1)(1 - alpha))-th
+        smallest score of the n validation windows, alpha = 2q; each interval
+        moves out (or in) by that many of its window's scale on both sides.
+        The newest fifth of a series can be a calm stretch that the future
+        does not repeat, and split conformal assumes it does: so the
+        correction is the larger of the split-conformal one and the same
+        quantile over all windows of the fit (training and validation; on
+        the training windows the model has seen the targets, so alone it
+        would be too narrow for a model that fits noise, never wider than
+        needed). Without early stopping there is no held-out window and the
+        corrections are 0.
         """
         vars(self).pop("interval_offsets_", None)
         levels = self._quantile_levels()
         if levels is None:
             return
         pairs = self._interval_pairs(levels)
-        n_outputs = len(self.y_mean_)
-        offsets = np.zeros((len(pairs), n_outputs))
+        coverages = np.array([levels[high] - levels[low] for low, high in pairs])
+        offsets = np.zeros((len(pairs), len(self.y_mean_)))
         if self.net_.train_split is not None:
-            _, valid = self.net_.train_split(data)
-            found = self._infer(valid.X, ("prediction", "window_scale"))
-            outputs = found["prediction"].astype(np.float64)
-            outputs = outputs.reshape(len(outputs), n_outputs, len(levels))
-            scale = found.get("window_scale", np.ones((len(outputs), n_outputs)))
-            targets = valid.y.double().cpu().numpy().reshape(len(outputs), n_outputs)
-            n_valid = len(targets)
-            for number, (low, high) in enumerate(pairs):
-                scores = np.maximum(outputs[..., low] - targets,
-                                    targets - outputs[..., high]) / scale
-                rank = int(np.ceil((n_valid + 1) * (levels[high] - levels[low])))
-                offsets[number] = np.sort(scores, axis=0)[min(rank, n_valid) - 1]
+            train, valid = self.net_.train_split(data)
+            held_out = self._conformity_scores(valid, pairs)
+            offsets = conformal_quantiles(held_out, coverages)
+            if len(train):
+                every = np.concatenate([self._conformity_scores(train, pairs), held_out])
+                offsets = np.maximum(offsets, conformal_quantiles(every, coverages))
         self.interval_offsets_ = offsets
+
+    def _conformity_scores(self, subset, pairs):
+        """(n_windows, n_pairs, n_outputs) scores of ``subset``'s windows: how
+        far each target lies outside each interval, in its window's scale."""
+        n_outputs = len(self.y_mean_)
+        found = self._infer(subset.X, ("prediction", "window_scale"))
+        outputs = found["prediction"].astype(np.float64)
+        outputs = outputs.reshape(len(outputs), n_outputs, -1)
+        scale = found.get("window_scale", np.ones((len(outputs), n_outputs)))
+        targets = subset.y.double().cpu().numpy().reshape(len(outputs), n_outputs)
+        return np.stack([
+            np.maximum(outputs[..., low] - targets, targets - outputs[..., high]) / scale
+            for low, high in pairs
+        ], axis=1)
 
     @staticmethod
     def _interval_pairs(levels):

@@ -270,6 +270,21 @@ def correction_weights(residuals, corrections, critical_value=WEIGHT_CRITICAL_VA
     return weights
 
 
+def conformal_quantiles(scores, coverages):
+    """Split-conformal quantiles of ``scores`` (n, k, ...) along the first axis.
+
+    For the coverage ``c`` of row ``j`` of the second axis, the
+    ceil((n + 1) c)-th smallest score (the largest when that rank exceeds n):
+    an interval widened by it covers a new exchangeable score with
+    probability at least ``c``.
+    """
+    scores = np.sort(np.asarray(scores, dtype=np.float64), axis=0)
+    n = len(scores)
+    exact = np.round((n + 1) * np.asarray(coverages, dtype=np.float64), 9)  # 0.9 - 0.1 is not 0.8
+    ranks = np.minimum(np.ceil(exact).astype(int), n) - 1
+    return np.stack([scores[rank, j] for j, rank in enumerate(ranks)])
+
+
 def feature_moments(X, chunk_rows=65536, per_step=False, pooled=True):
     """Per-feature mean and standard deviation of windows (n, T, F), NaN ignored.
 

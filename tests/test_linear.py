@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from skattn._linear import (
+    conformal_quantiles,
     correction_weights,
     feature_moments,
     find_target_feature,
@@ -253,3 +254,13 @@ def test_steps_seen_in_few_windows_take_the_pooled_spread():
     _, per_step = feature_moments(X, per_step=True, pooled=False)
     np.testing.assert_allclose(per_step[:9, 0], pooled[0])  # seen in fewer than 10
     assert per_step[11, 0] != pytest.approx(pooled[0])
+
+
+def test_conformal_quantiles_take_the_finite_sample_rank():
+    scores = np.arange(1.0, 20.0)[::-1, None, None] * np.ones((1, 2, 3))  # 19 scores, 1..19
+    offsets = conformal_quantiles(scores, [0.9 - 0.1, 0.975 - 0.025])
+    assert offsets.shape == (2, 3)
+    np.testing.assert_array_equal(offsets[0], 16.0)  # ceil(20 * 0.8) = 16th smallest
+    np.testing.assert_array_equal(offsets[1], 19.0)  # ceil(20 * 0.95) = 19, not 20 by rounding
+    few = conformal_quantiles(np.array([[3.0], [1.0], [2.0]]), [0.95])
+    assert few[0] == 3.0  # the rank exceeds n: the largest score
