@@ -67,7 +67,7 @@ def make_forecaster(window_size=24, *, seasonal_period=None, **params):
     ).set_output(transform="pandas")
 
 
-def forecast(model, series, exog=None):
+def forecast(model, series, exog=None, *, coverage=None):
     """Forecast past the end of the data, from the newest row of each series.
 
     ``model`` is fitted on ``make_supervised(series, horizon, exog)`` (a
@@ -88,14 +88,18 @@ def forecast(model, series, exog=None):
         is a panel.
     exog : array-like or pandas, default=None
         The exogenous columns, as for ``make_supervised``.
+    coverage : float, default=None
+        With a model fitted with ``quantiles`` (its last step), also the
+        bounds of its calibrated ``predict_interval`` at this coverage.
 
     Returns
     -------
-    forecast : pandas Series
+    forecast : pandas Series, or DataFrame with ``coverage``
         One value per future time, indexed by the times after the newest one
         (a panel: by (series id, time)). Times continue a DatetimeIndex with
         its frequency, a PeriodIndex, or a numeric index with its regular step
-        (positions for a numpy series).
+        (positions for a numpy series). With ``coverage``, the columns
+        "forecast", "lower" and "upper".
 
     Examples
     --------
@@ -140,14 +144,18 @@ def forecast(model, series, exog=None):
         extended_exog = pd.concat([pd.DataFrame(exog).set_axis(series.index),
                                    pd.DataFrame(index=extension)]).loc[extended.index]
     X, _ = make_supervised(extended, 1, extended_exog)
-    predictions = np.asarray(model.predict(X if as_pandas else X.to_numpy(dtype=float)),
-                             dtype=float)
-    predictions = predictions.reshape(len(X), -1)
-    horizon = predictions.shape[1]
+    rows_in = X if as_pandas else X.to_numpy(dtype=float)
+    columns = {"forecast": np.asarray(model.predict(rows_in), dtype=float).reshape(len(X), -1)}
+    if coverage is not None:
+        bounds = _interval(model, rows_in, coverage).reshape(len(X), -1, 2)
+        columns.update(lower=bounds[..., 0], upper=bounds[..., 1])
+    horizon = columns["forecast"].shape[1]
     newest = [rows[-1] for rows in series_rows(X.index)[1]] if panel else [len(X) - 1]
-    values, index = [], []
+    values = {name: [] for name in columns}
+    index = []
     for rows, row in zip(groups, newest, strict=True):
-        values.extend(predictions[row])
+        for name, predictions in columns.items():
+            values[name].extend(predictions[row])
         times = _next_times(series.index, rows, horizon)
         if panel:
             index.extend((*series.index[rows[-1]][:-1], time) for time in times)
@@ -155,7 +163,26 @@ def forecast(model, series, exog=None):
             index.extend(times)
     index = (pd.MultiIndex.from_tuples(index, names=series.index.names) if panel
              else pd.Index(index, name=series.index.name))
-    return pd.Series(values, index=index, name=series.name)
+    if coverage is None:
+        return pd.Series(values["forecast"], index=index, name=series.name)
+    return pd.DataFrame(values, index=index)
+
+
+def _interval(model, X, coverage):
+    """``predict_interval`` of ``model``'s last step on ``X`` passed through the
+    steps before it, as a float array."""
+    import numpy as np
+    from sklearn.pipeline import Pipeline
+
+    last = model[-1] if isinstance(model, Pipeline) else model
+    if not hasattr(last, "predict_interval") or not getattr(last, "quantiles", None):
+        raise ValueError(
+            f"coverage={coverage!r} needs a model fitted with quantiles (for example "
+            "make_forecaster(..., quantiles=(0.1, 0.9))); "
+            f"{type(last).__name__} gives point forecasts only."
+        )
+    windows = model[:-1].transform(X) if isinstance(model, Pipeline) else X
+    return np.asarray(last.predict_interval(windows, coverage), dtype=float)
 
 
 def _next_times(index, rows, horizon):

@@ -87,3 +87,26 @@ def test_a_numpy_series_reaches_the_model_as_numpy():
         warnings.filterwarnings("ignore", category=__import__("sklearn").exceptions
                                 .ConvergenceWarning)
         forecast(model, values)
+
+
+def test_coverage_adds_the_calibrated_interval_past_the_end():
+    values = np.sin(np.arange(120) / 4) + np.arange(120) / 40
+    series = pd.Series(values, index=pd.date_range("2000-01-01", periods=120, freq="MS"))
+    X, y = make_supervised(series, horizon=3)
+    model = make_forecaster(8, quantiles=(0.1, 0.9), **FAST).fit(X, y)
+    future = forecast(model, series, coverage=0.8)
+    assert list(future.columns) == ["forecast", "lower", "upper"]
+    assert list(future.index) == list(pd.date_range("2010-01-01", periods=3, freq="MS"))
+    pd.testing.assert_series_equal(future["forecast"], forecast(model, series),
+                                   check_names=False)
+    assert (future["lower"] <= future["upper"]).all()
+    # the bounds are the model's predict_interval of the newest window (the
+    # rows of the series with one empty row after them, as forecast builds)
+    extended = pd.concat([series, pd.Series(np.nan, index=[pd.Timestamp("2010-01-01")])])
+    windows = model[:-1].transform(make_supervised(extended)[0])
+    np.testing.assert_allclose(future[["lower", "upper"]].to_numpy(),
+                               model[-1].predict_interval(windows, 0.8)[-1], rtol=1e-6)
+    with pytest.raises(ValueError, match="needs a model fitted with quantiles"):
+        forecast(make_forecaster(8, **FAST).fit(X, y), series, coverage=0.8)
+    with pytest.raises(ValueError, match="coverage=0.5 needs the quantiles"):
+        forecast(model, series, coverage=0.5)
