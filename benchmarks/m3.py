@@ -11,6 +11,11 @@ and the fit seconds, all computed in the same run:
 - statsforecast AutoETS, Theta (classic) and the mean of AutoETS and AutoTheta;
 - global RidgeCV and global LightGBM (one model per horizon step) on the
   same normalised windows as skattn;
+- every global model sees each seasonal series (quarterly, monthly) divided
+  by its multiplicative seasonal indices, where a 90% autocorrelation test at
+  the seasonal lag finds a season (as the M4 benchmarks prepare series for
+  Theta), and its forecasts are multiplied back (``--no-deseasonalize``: the
+  series as they are);
 - global skattn: ``AttentionLSTMRegressor(loss="absolute_error")`` on
   windows of ``2 * horizon`` steps (left-padded with NaN for short series,
   which the network masks), each divided by its last value and logged, all
@@ -69,6 +74,54 @@ def seasonal_naive(train, horizon, period):
     lag = period if len(train) >= period else 1
     last_season = train[-lag:]
     return np.resize(last_season, horizon)
+
+
+def seasonal_indices(train, period):
+    """Multiplicative seasonal indices of ``train`` (``period`` values, mean 1),
+    or None when the series shows no seasonality.
+
+    As the M4 competition's benchmarks prepare series for Theta: seasonal when
+    the autocorrelation at lag ``period`` exceeds its 90% one-sided bound
+    (1.645 sqrt((1 + 2 sum of the squared autocorrelations below it) / n)),
+    and then the indices of a classical decomposition: the ratio of each value
+    to its centred moving average (2 x period for an even period), averaged
+    per position in the season. Needs three full seasons.
+    """
+    n = len(train)
+    if period <= 1 or n < 3 * period or not (train > 0).all():
+        return None
+    centred = train - train.mean()
+    energy = centred @ centred
+    if not energy > 0:
+        return None
+    acf = np.array([centred[:-lag] @ centred[lag:] / energy for lag in range(1, period + 1)])
+    if not abs(acf[-1]) > 1.645 * np.sqrt((1 + 2 * np.sum(acf[:-1] ** 2)) / n):
+        return None
+    if period % 2 == 0:
+        kernel = np.r_[0.5, np.ones(period - 1), 0.5] / period
+    else:
+        kernel = np.ones(period) / period
+    trend = np.convolve(train, kernel, mode="valid")
+    offset = (len(kernel) - 1) // 2
+    ratios = train[offset : offset + len(trend)] / trend
+    positions = np.arange(offset, offset + len(trend)) % period
+    indices = np.array([ratios[positions == position].mean() for position in range(period)])
+    return indices / indices.mean()
+
+
+def deseasonalized(series_list, horizon):
+    """The series divided by their seasonal indices (where seasonal) and the
+    (n_series, horizon) indices to multiply their forecasts by."""
+    adjusted, future = [], []
+    for train, test, period in series_list:
+        indices = seasonal_indices(train, period)
+        if indices is None:
+            adjusted.append((train, test, period))
+            future.append(np.ones(horizon))
+            continue
+        adjusted.append((train / indices[np.arange(len(train)) % period], test, period))
+        future.append(indices[np.arange(len(train), len(train) + horizon) % period])
+    return adjusted, np.asarray(future)
 
 
 def windows(series_list, window, horizon):
@@ -141,7 +194,7 @@ class FlatLightGBM:
         return np.column_stack([model.predict(flat) for model in self.models_])
 
 
-def evaluate(frequency, limit, seeds, max_epochs, ensemble=False):
+def evaluate(frequency, limit, seeds, max_epochs, ensemble=False, adjust=True):
     from sklearn.linear_model import RidgeCV
 
     from skattn import AttentionLSTMRegressor
@@ -167,10 +220,19 @@ def evaluate(frequency, limit, seeds, max_epochs, ensemble=False):
         def predict(self, X):
             return super().predict(np.nan_to_num(X.reshape(len(X), -1)))
 
-    forecasts["global RidgeCV"], seconds["global RidgeCV"] = global_forecasts(
-        FilledRidge(), series_list, window, horizon)
-    forecasts["global LightGBM"], seconds["global LightGBM"] = global_forecasts(
-        FlatLightGBM(), series_list, window, horizon)
+    # the global models see the deseasonalised series (where seasonal); their
+    # forecasts are multiplied back by the seasonal indices
+    inputs, seasons = (deseasonalized(series_list, horizon) if adjust
+                       else (series_list, np.ones((len(series_list), horizon))))
+
+    def global_model(model, window_size):
+        forecast, fit_seconds = global_forecasts(model, inputs, window_size, horizon)
+        return forecast * seasons, fit_seconds
+
+    forecasts["global RidgeCV"], seconds["global RidgeCV"] = global_model(FilledRidge(), window)
+    forecasts["global LightGBM"], seconds["global LightGBM"] = global_model(FlatLightGBM(),
+                                                                            window)
+
     def network(seed, window_size):
         """(forecasts, fit seconds) of one global skattn network."""
         params = {"random_state": seed, "hidden_size": 64, "loss": "absolute_error"}
@@ -178,8 +240,7 @@ def evaluate(frequency, limit, seeds, max_epochs, ensemble=False):
             params["max_epochs"] = max_epochs
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return global_forecasts(AttentionLSTMRegressor(**params), series_list,
-                                    window_size, horizon)
+            return global_model(AttentionLSTMRegressor(**params), window_size)
 
     runs = [network(seed, window) for seed in seeds]
     scores = []
@@ -218,6 +279,8 @@ def main():
     parser.add_argument("--ensemble", action="store_true",
                         help="also the median forecast over windows of 2, 3, 4 horizons x seeds")
     parser.add_argument("--small", action="store_true", help="60 series each, 1 seed, 20 epochs")
+    parser.add_argument("--no-deseasonalize", action="store_true",
+                        help="global models on the series as they are (no seasonal indices)")
     args = parser.parse_args()
     if args.small:
         args.limit, args.seeds, args.max_epochs = 60, [0], 20
@@ -226,7 +289,7 @@ def main():
     torch.set_num_threads(1)
     for frequency in args.frequencies:
         table, n_series, horizon = evaluate(frequency, args.limit, args.seeds, args.max_epochs,
-                                           args.ensemble)
+                                           args.ensemble, adjust=not args.no_deseasonalize)
         print(f"\nM3 {frequency}: {n_series} series, horizon {horizon}")
         print(table.round(3).to_string())
 

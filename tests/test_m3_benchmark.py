@@ -1,0 +1,47 @@
+"""benchmarks/m3.py's own parts that need no competition data: the seasonal
+indices it divides seasonal series by before the global models see them."""
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+BENCHMARK = Path(__file__).resolve().parents[1] / "benchmarks" / "m3.py"
+
+
+@pytest.fixture(scope="module")
+def m3():
+    spec = importlib.util.spec_from_file_location("m3_benchmark", BENCHMARK)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_seasonal_indices_recover_a_planted_season_and_skip_none(m3):
+    rng = np.random.default_rng(0)
+    planted = np.array([0.8, 0.9, 1.0, 1.1, 1.3, 1.2, 1.0, 0.9, 0.95, 1.05, 0.9, 0.9])
+    planted /= planted.mean()
+    months = np.arange(120)
+    series = (100 + 0.5 * months) * planted[months % 12] * np.exp(0.01 * rng.normal(size=120))
+    indices = m3.seasonal_indices(series, 12)
+    np.testing.assert_allclose(indices, planted, atol=0.02)
+    # no season: white noise around a level, a period of 1, too short, not positive
+    assert m3.seasonal_indices(100 + rng.normal(size=120), 12) is None
+    assert m3.seasonal_indices(series, 1) is None
+    assert m3.seasonal_indices(series[:30], 12) is None
+    assert m3.seasonal_indices(series - 200, 12) is None
+
+
+def test_deseasonalized_series_and_their_future_indices(m3):
+    months = np.arange(60)
+    planted = np.tile([0.5, 1.5], 2)  # period 4
+    seasonal = (10 + 0.1 * months) * np.r_[planted][months % 4]
+    flat = 10 + np.random.default_rng(0).normal(size=60)  # no season
+    adjusted, future = m3.deseasonalized([(seasonal, None, 4), (flat, None, 4)], horizon=6)
+    assert future.shape == (2, 6)
+    np.testing.assert_allclose(future[1], 1.0)  # not seasonal: unchanged
+    np.testing.assert_array_equal(adjusted[1][0], flat)
+    # the adjusted seasonal series is the trend; its future indices continue the phase
+    np.testing.assert_allclose(adjusted[0][0], 10 + 0.1 * months, rtol=0.02)
+    np.testing.assert_allclose(future[0], np.tile([0.5, 1.5], 3), rtol=0.02)
