@@ -59,7 +59,7 @@ SERIES = [
 TEST_FRACTION = 0.2
 SEEDS = (0, 1, 2)
 EPOCH_CAP = {}  # --small: {"max_epochs": 30}
-GATE = []  # network_weight_ of every recommended fit, in order
+NETWORK_WEIGHTS = []  # network_weight_ of every recommended fit, in order
 
 # The documented recommended configuration for forecasting (README, "Forecasting").
 RECOMMENDED = FORECASTING_PARAMS
@@ -188,7 +188,7 @@ def skattn_forecaster(seasonal=False, scale=True, **params):
         model.fit(X[train], y[train])
         fitted = model[-1] if scale else model
         if hasattr(fitted, "network_weight_"):
-            GATE.append(float(fitted.network_weight_[0]))
+            NETWORK_WEIGHTS.append(float(fitted.network_weight_[0]))
         return model.predict(X[n_train - first :])
 
     return forecast
@@ -254,7 +254,7 @@ def raw_versus_scaled(seeds):
 
 def summarize_defaults(table):
     """Geometric mean MASE ratio to RidgeCV and worst ratio to naive of the
-    default rows, and the recommended forecaster's network-gate count."""
+    default rows, and the recommended forecaster's network weights."""
     for row in ("default_pipeline", "default_no_scaler"):
         if row not in table.index or not {"ridge", "naive"} <= set(table.index):
             continue
@@ -262,10 +262,11 @@ def summarize_defaults(table):
         to_naive = table.loc[row] / table.loc["naive"]
         print(f"{row}: geometric mean MASE / RidgeCV {np.exp(np.log(to_ridge).mean()):.3f}; "
               f"worst MASE / naive {to_naive.max():.3f} ({to_naive.idxmax()})")
-    if GATE:
-        kept = [weight for weight in GATE if weight > 0]
+    if NETWORK_WEIGHTS:
+        kept = [weight for weight in NETWORK_WEIGHTS if weight > 0]
         mean_weight = f", mean weight {np.mean(kept):.2f} where kept" if kept else ""
-        print(f"recommended: network kept in {len(kept)} of {len(GATE)} fits{mean_weight}")
+        print(f"recommended: network kept in {len(kept)} of {len(NETWORK_WEIGHTS)} fits"
+              f"{mean_weight}")
 
 
 def errors(series, n_train, forecast):
