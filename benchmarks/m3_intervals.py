@@ -9,8 +9,11 @@ deseasonalised as there), with
 the log-ratio quantiles are mapped back with ``exp`` (a monotone map keeps
 quantiles). Against statsforecast's AutoETS with its 80% and 95% intervals,
 and a global RidgeCV on the same windows with split-conformal intervals (its
-absolute errors per horizon step on the newest 20% of the windows, as the
-network holds out).
+absolute errors per horizon step on the last 20% of the window rows). The
+windows are stacked series after series in the dataset's order (no panel
+index), so what the network holds out for early stopping and calibration,
+like Ridge's calibration rows, is the windows of the last fifth of the
+series: a cross-series calibration, not each series' newest windows.
 
 Printed per frequency, over all horizon steps and series: coverage of the 80%
 and 95% intervals, the 80% interval's mean width and the mean pinball loss over

@@ -18,9 +18,10 @@ month ahead from the true history, without refitting, against RidgeCV on the
 same 24 lags with and without the calendar columns (their imputer fills the
 padded first rows with column means, which a rising series makes a poor guess:
 the plain ridge suffers most). MASE divides the MAE by the in-sample MAE of
-"next month = this month". The network part keeps its correction only if it
-beats the linear part on the newest training months; on this smooth series it
-usually does not, and the example says so.
+"next month = this month". The network's correction of the linear part is
+weighed on the newest training months (``network_weight_``: 0 unless it adds
+what the linear part lacks by more than chance); on this smooth series it is
+usually 0, and the example prints the weight.
 
 Run: ``python examples/plot_seasonal_series.py [--small] [--output DIR]``.
 """

@@ -629,14 +629,15 @@ class _BaseAttentionRNN(BaseEstimator):
             else:
                 self._architecture_at_fit = self._architecture()
                 self.panel_ = self._panel_series is not None
-                for name in ("network_dropped_", "network_weight_", "skip_anchor_"):
-                    vars(self).pop(name, None)
+                vars(self).pop("skip_anchor_", None)
                 level = self._find_target_feature(X, targets, loss_scale)
                 self.net_ = self._build_net(n_outputs, seed, len(X)).initialize()
                 self._set_input_statistics(X, level)
                 if self.linear_skip:
                     self._initialize_linear_skip(X, targets)
                 self.net_.partial_fit(data)
+            for name in ("network_dropped_", "network_weight_"):  # a warm fit, too
+                vars(self).pop(name, None)
             if self.net_.module_.skip is not None and self.net_.train_split is not None:
                 self._weigh_network(data)
             self._calibrate_intervals(data)
@@ -901,7 +902,11 @@ class _BaseAttentionRNN(BaseEstimator):
             head.weight[rows] = 0.0
             head.bias[rows] = 0.0
         linear = points()
-        weights = correction_weights(targets - linear, with_network - linear)
+        # multi-output y is usually the next steps (make_supervised's horizon):
+        # output k, k + 1 steps ahead, shares its errors with k neighbouring
+        # windows; for other outputs this only makes the weight more cautious
+        weights = correction_weights(targets - linear, with_network - linear,
+                                     lags=np.arange(n_outputs))
         scale = torch.as_tensor(weights, dtype=head.weight.dtype, device=head.weight.device)
         with torch.no_grad():
             head.weight[rows] = trained[0] * scale[:, None]
@@ -1596,10 +1601,12 @@ class AttentionLSTMRegressor(RegressorMixin, _BaseAttentionRNN):
 
         The quantiles at ``(1 - coverage) / 2`` and ``(1 + coverage) / 2``
         (both must be among ``quantiles``), widened or narrowed on both sides
-        by the split-conformal correction measured on the newest (validation)
-        windows at fit (``interval_offsets_``, in units of each window's
-        spread in the level-free form), so that the stated coverage holds on
-        data the model has not seen, on every scale.
+        by the conformal correction measured at fit (``interval_offsets_``, in
+        units of each window's spread in the level-free form): the
+        split-conformal one of the newest (validation) windows, or the same
+        order statistic over all windows of the fit where that is larger (a
+        calm validation stretch does not narrow them), so that the stated
+        coverage holds on data the model has not seen, on every scale.
 
         Parameters
         ----------

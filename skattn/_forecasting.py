@@ -175,13 +175,15 @@ def _interval(model, X, coverage):
     from sklearn.pipeline import Pipeline
 
     last = model[-1] if isinstance(model, Pipeline) else model
-    if not hasattr(last, "predict_interval") or not getattr(last, "quantiles", None):
+    fitted_levels = getattr(last, "_fitted_param", None)
+    levels = fitted_levels("quantiles") if fitted_levels else getattr(last, "quantiles", None)
+    if not hasattr(last, "predict_interval") or levels is None or len(levels) == 0:
         raise ValueError(
             f"coverage={coverage!r} needs a model fitted with quantiles (for example "
             "make_forecaster(..., quantiles=(0.1, 0.9))); "
             f"{type(last).__name__} gives point forecasts only."
         )
-    windows = model[:-1].transform(X) if isinstance(model, Pipeline) else X
+    windows = model[:-1].transform(X) if isinstance(model, Pipeline) and len(model) > 1 else X
     return np.asarray(last.predict_interval(windows, coverage), dtype=float)
 
 

@@ -11,13 +11,14 @@ The estimators call these before and after training:
 """
 
 import numpy as np
+from scipy import stats
 from sklearn.linear_model import RidgeCV
 
 RIDGE_ALPHAS = np.logspace(-4, 3, 15)
 # fewest windows a step is observed in for a spread of its own (feature_moments)
 MIN_STEP_COUNT = 10
 KPSS_CRITICAL_VALUE = 0.463  # level stationarity, 5% (Kwiatkowski et al. 1992)
-WEIGHT_CRITICAL_VALUE = 1.645  # one-sided 5% normal quantile: the network weight's bound
+WEIGHT_LEVEL = 0.95  # the network's weight is the one-sided 95% lower confidence bound
 
 
 def fill_from_latest(X):
@@ -237,36 +238,50 @@ def find_target_feature(X, targets, requested="auto", names=None):
     return feature, slope[feature], intercept[feature]
 
 
-def correction_weights(residuals, corrections, critical_value=WEIGHT_CRITICAL_VALUE):
+def correction_weights(residuals, corrections, lags=None, level=WEIGHT_LEVEL):
     """How much of a correction to add to a forecast, per output: a lower bound.
 
     ``residuals`` (n, k) are what a base forecast missed (target - base) and
     ``corrections`` (n, k) what a second model would add to it, on held-out
-    rows. Per column, the least-squares weight ``w = <r, c> / <c, c>`` of the
-    combination ``base + w * correction`` is estimated with its standard error
-    (no intercept, residual variance on n - 1 degrees of freedom), and the
-    weight returned is its one-sided lower confidence bound
-    ``w - critical_value * se``, clipped to [0, 1]. It is positive only where
-    the correction carries information the base forecast lacks by more than
-    chance (a forecast-encompassing test, Harvey, Leybourne and Newbold 1998,
-    at 5% by default), and it shrinks a correction that fits the held-out
-    rows only in part. Fewer than 2 rows or a zero correction give 0.
+    rows in time order. Per column, the least-squares weight
+    ``w = <r, c> / <c, c>`` of the combination ``base + w * correction`` is
+    estimated with its standard error (no intercept, residual variance on
+    n - 1 degrees of freedom), and the weight returned is its one-sided lower
+    confidence bound ``w - t * se`` (``t`` the ``level`` quantile of Student's
+    t with n - 1 degrees of freedom), clipped to [0, 1]. It is positive only
+    where the correction carries information the base forecast lacks by more
+    than chance (a forecast-encompassing test, Harvey, Leybourne and Newbold
+    1998, at 5% by default), and it shrinks a correction that fits the
+    held-out rows only in part. ``lags`` (k,) says how many neighbouring rows
+    share each column's errors (``h - 1`` for a target ``h`` steps ahead from
+    overlapping windows); where positive, the standard error is the larger of
+    the plain one and a Newey-West one with that many lags. Fewer than 2 rows
+    or a zero correction give 0.
     """
     residuals = np.asarray(residuals, dtype=np.float64)
     corrections = np.asarray(corrections, dtype=np.float64)
-    n = len(residuals)
-    weights = np.zeros(residuals.shape[1])
+    n, n_columns = residuals.shape
+    weights = np.zeros(n_columns)
     if n < 2:
         return weights
-    for column in range(residuals.shape[1]):
+    lags = np.zeros(n_columns, dtype=int) if lags is None else np.asarray(lags, dtype=int)
+    critical_value = stats.t.ppf(level, n - 1)
+    for column in range(n_columns):
         r, c = residuals[:, column], corrections[:, column]
         energy = c @ c
         if not energy > 0:
             continue
         weight = (r @ c) / energy
         misfit = r - weight * c
-        error = np.sqrt((misfit @ misfit) / (n - 1) / energy)
-        weights[column] = np.clip(weight - critical_value * error, 0.0, 1.0)
+        variance = (misfit @ misfit) / (n - 1) / energy
+        n_lags = min(int(lags[column]), n - 1)
+        if n_lags > 0:
+            scores = c * misfit
+            long_run = scores @ scores
+            for lag in range(1, n_lags + 1):
+                long_run += 2 * (1 - lag / (n_lags + 1)) * (scores[lag:] @ scores[:-lag])
+            variance = max(variance, long_run / energy**2)
+        weights[column] = np.clip(weight - critical_value * np.sqrt(variance), 0.0, 1.0)
     return weights
 
 

@@ -234,7 +234,7 @@ def test_linear_skip_falls_back_to_plain_ridge_with_few_windows():
     np.testing.assert_allclose(skip_forecast, ridge.predict(X.reshape(12, -1)), atol=1e-3)
 
 
-def test_network_is_kept_only_if_it_beats_the_linear_part_on_validation():
+def test_network_weight_is_positive_only_where_the_network_helps_on_validation():
     import torch
 
     X, y = _random_walk_windows(200, 6, seed=3, level=50.0)
@@ -260,10 +260,13 @@ def test_network_is_kept_only_if_it_beats_the_linear_part_on_validation():
             assert full_loss < linear_loss
     fitted = AttentionLSTMRegressor(max_epochs=1).fit(X, y)
     assert not hasattr(fitted, "network_dropped_") and not hasattr(fitted, "network_weight_")
-    # a warm start trains on and judges the network again
+    # a warm start trains on and weighs the network again
     reg.set_params(warm_start=True, max_epochs=3).fit(X, y)
     head = reg.net_.module_.head.weight.detach()
     assert reg.network_dropped_ == bool((head == 0).all())
+    # a warm fit that does not weigh (no held-out windows) keeps no stale weight
+    reg.set_params(early_stopping=False).fit(X, y)
+    assert not hasattr(reg, "network_weight_") and not hasattr(reg, "network_dropped_")
 
 
 def test_network_weight_is_per_output_and_keeps_the_quantile_spread():

@@ -57,7 +57,7 @@ def test_make_forecaster_in_a_grid_search_over_time_series_splits():
     assert np.isfinite(search.cv_results_["mean_test_score"]).all()
 
 
-def test_the_gate_keeps_and_drops_the_network_with_the_recommended_settings():
+def test_the_network_weight_keeps_and_drops_the_network_with_the_recommended_settings():
     """Both ends of the network's weight, with FORECASTING_PARAMS as
     make_forecaster uses them: a squared lag the linear skip cannot fit keeps
     the network (and it beats the linear part on new windows); a random-walk

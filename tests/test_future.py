@@ -110,3 +110,14 @@ def test_coverage_adds_the_calibrated_interval_past_the_end():
         forecast(make_forecaster(8, **FAST).fit(X, y), series, coverage=0.8)
     with pytest.raises(ValueError, match="coverage=0.5 needs the quantiles"):
         forecast(model, series, coverage=0.5)
+
+
+def test_coverage_on_a_numpy_series_with_array_quantiles():
+    values = np.sin(np.arange(90) / 4) + np.arange(90) / 40
+    X, y = make_supervised(values)
+    model = make_forecaster(8, quantiles=np.array([0.1, 0.9]), **FAST).fit(X, y)
+    future = forecast(model, values, coverage=0.8)
+    assert list(future.index) == [90] and (future["lower"] <= future["upper"]).all()
+    # the quantiles the model was fitted with count, not a later set_params
+    model[-1].set_params(quantiles=None)
+    pd.testing.assert_frame_equal(forecast(model, values, coverage=0.8), future)

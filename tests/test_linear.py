@@ -4,6 +4,7 @@ import warnings
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from skattn._linear import (
     conformal_quantiles,
@@ -188,11 +189,11 @@ def test_correction_weights_are_a_lower_bound_in_zero_to_one():
     assert 0.95 < weights[0] < 1.0  # a bound below the least-squares weight 1
     assert 0.25 < weights[1] < 0.5
     assert weights[2] == 0.0
-    # the bound is the least-squares weight less 1.645 standard errors
+    # the bound is the least-squares weight less t(0.95, n - 1) standard errors
     r, c = residuals[:, 1], correction[:, 1]
     weight = r @ c / (c @ c)
     error = np.sqrt(np.sum((r - weight * c) ** 2) / (n - 1) / (c @ c))
-    assert weights[1] == pytest.approx(weight - 1.645 * error)
+    assert weights[1] == pytest.approx(weight - stats.t.ppf(0.95, n - 1) * error)
     # a correction that makes things worse, a zero one, too few rows
     assert correction_weights(-residuals[:, :1], correction[:, :1])[0] == 0.0
     assert correction_weights(residuals[:, :1], np.zeros((n, 1)))[0] == 0.0
@@ -264,3 +265,17 @@ def test_conformal_quantiles_take_the_finite_sample_rank():
     np.testing.assert_array_equal(offsets[1], 19.0)  # ceil(20 * 0.95) = 19, not 20 by rounding
     few = conformal_quantiles(np.array([[3.0], [1.0], [2.0]]), [0.95])
     assert few[0] == 3.0  # the rank exceeds n: the largest score
+
+
+def test_correction_weights_widen_the_bound_for_overlapping_errors():
+    """Errors shared by neighbouring rows (a target several steps ahead from
+    overlapping windows) carry less information than their count: with lags
+    the bound is lower, never higher."""
+    rng = np.random.default_rng(1)
+    n, overlap = 800, 6
+    correction = np.convolve(rng.normal(size=n + overlap), np.ones(overlap), "valid")[:n]
+    noise = np.convolve(rng.normal(size=n + overlap), np.ones(overlap), "valid")[:n]
+    residuals = (0.5 * correction + noise)[:, None]
+    plain = correction_weights(residuals, correction[:, None])[0]
+    shared = correction_weights(residuals, correction[:, None], lags=[overlap - 1])[0]
+    assert 0.0 <= shared < plain
