@@ -37,16 +37,22 @@ import numpy as np
 LEVELS = (0.025, 0.1, 0.5, 0.9, 0.975)
 
 
-def accuracy_module():
-    path = Path(__file__).with_name("accuracy.py")
-    spec = importlib.util.spec_from_file_location("accuracy", path)
+def benchmark_module(name):
+    """Another script of this folder (``"accuracy"``, ``"m3"``) as a module."""
+    path = Path(__file__).with_name(f"{name}.py")
+    spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
+def accuracy_module():
+    return benchmark_module("accuracy")
+
+
 def pinball(y, quantiles):
-    """Mean pinball loss of quantiles (n, len(LEVELS)) of y (n,)."""
+    """Mean pinball loss of quantiles (n, len(LEVELS)) of y (n,) (or (n,) of a
+    horizon, as benchmarks/m3_intervals.py uses it)."""
     levels = np.asarray(LEVELS)
     error = y[:, None] - quantiles
     return float(np.maximum(levels * error, (levels - 1) * error).mean())

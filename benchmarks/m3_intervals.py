@@ -34,22 +34,21 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-LEVELS = (0.025, 0.1, 0.5, 0.9, 0.975)
 
-
-def m3_module():
-    path = Path(__file__).with_name("m3.py")
-    spec = importlib.util.spec_from_file_location("m3", path)
+def _intervals_module():
+    path = Path(__file__).with_name("intervals.py")
+    spec = importlib.util.spec_from_file_location("intervals", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-def pinball(actual, quantiles):
-    """Mean pinball loss of quantiles (horizon, len(LEVELS)) of actual (horizon,)."""
-    levels = np.asarray(LEVELS)
-    error = actual[:, None] - quantiles
-    return float(np.maximum(levels * error, (levels - 1) * error).mean())
+INTERVALS = _intervals_module()  # the 14-series benchmark: its levels and pinball loss
+LEVELS, pinball = INTERVALS.LEVELS, INTERVALS.pinball
+
+
+def m3_module():
+    return INTERVALS.benchmark_module("m3")
 
 
 def skattn_quantiles(m3, series_list, window, horizon, seed, max_epochs):

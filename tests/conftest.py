@@ -1,6 +1,8 @@
 """Shared fixtures: seeded data generators and a fast estimator configuration."""
 
+import importlib.util
 import os
+from pathlib import Path
 
 # scikit-learn's array-API input checks run only with this set before scipy loads.
 os.environ.setdefault("SCIPY_ARRAY_API", "1")
@@ -14,6 +16,15 @@ from skattn.datasets import make_planted_feature, make_planted_step
 # Tests pin torch to one thread: CI machines are small and shared, and the
 # library's own thread policy is exercised by its tests, not inherited here.
 torch.set_num_threads(1)
+
+
+def load_benchmark(name):
+    """A script of benchmarks/ (``"accuracy"``, ``"m3"``) as a module."""
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"{name}_benchmark", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def planted_step(n_samples, n_timesteps, n_features, step, seed):

@@ -1,21 +1,15 @@
 """The accuracy claims of the README, at CI size: benchmarks/accuracy.py's protocol."""
 
-import importlib.util
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
-
-BENCHMARK = Path(__file__).resolve().parents[1] / "benchmarks" / "accuracy.py"
+from conftest import load_benchmark
 
 
 @pytest.fixture(scope="module")
 def accuracy():
-    spec = importlib.util.spec_from_file_location("accuracy_benchmark", BENCHMARK)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("accuracy")
 
 
 def mase(accuracy, name, model, seed=0):

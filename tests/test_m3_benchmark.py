@@ -1,21 +1,15 @@
 """benchmarks/m3.py's own parts that need no competition data: the seasonal
 indices it divides seasonal series by before the global models see them."""
 
-import importlib.util
-from pathlib import Path
 
 import numpy as np
 import pytest
-
-BENCHMARK = Path(__file__).resolve().parents[1] / "benchmarks" / "m3.py"
+from conftest import load_benchmark
 
 
 @pytest.fixture(scope="module")
 def m3():
-    spec = importlib.util.spec_from_file_location("m3_benchmark", BENCHMARK)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("m3")
 
 
 def test_seasonal_indices_recover_a_planted_season_and_skip_none(m3):
