@@ -194,11 +194,13 @@ def _next_times(index, rows, horizon):
     import numpy as np
     import pandas as pd
 
+    from ._panel import inferred_offset
+
     times = index.get_level_values(-1)[rows] if isinstance(index, pd.MultiIndex) else index[rows]
     if isinstance(times, pd.PeriodIndex):
         return list(times[-1] + np.arange(1, horizon + 1))
     if isinstance(times, pd.DatetimeIndex):
-        frequency = times.freq or (pd.infer_freq(times) if len(times) >= 3 else None)
+        frequency = inferred_offset(times)
         if frequency is None:
             raise ValueError(
                 "The series' DatetimeIndex has no regular frequency, so the future times "

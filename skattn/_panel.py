@@ -8,6 +8,7 @@ windows each series on its own (padding its first rows), and
 arrays for ``cross_val_score`` and ``GridSearchCV``.
 """
 
+import warnings
 from numbers import Integral
 
 import numpy as np
@@ -31,6 +32,23 @@ def series_rows(index):
     order = np.argsort(codes, kind="stable")
     bounds = np.cumsum(np.bincount(codes, minlength=len(ids)))[:-1]
     return ids, np.split(order, bounds)
+
+
+def inferred_offset(times):
+    """The regular frequency of a DatetimeIndex as a pandas offset, or None
+    (its own ``freq`` first, else inferred from 3 or more times)."""
+    from pandas.tseries.frequencies import to_offset
+
+    if times.freq is not None:
+        return times.freq
+    if len(times) < 3:
+        return None
+    import pandas as pd
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pandas 3 warns that infer_freq will return an offset
+        inferred = pd.infer_freq(times)
+    return None if inferred is None else to_offset(inferred)
 
 
 def check_time_order(index):
@@ -63,7 +81,7 @@ def check_time_grid(index):
             steps = np.diff(series_times.asi8)
             regular = bool((steps == 1).all())
         elif isinstance(series_times, pd.DatetimeIndex):
-            regular = pd.infer_freq(series_times) is not None
+            regular = inferred_offset(series_times) is not None
         elif pd.api.types.is_integer_dtype(series_times.dtype):
             regular = len(np.unique(np.diff(np.asarray(series_times)))) == 1
         else:

@@ -29,6 +29,8 @@ import scipy.sparse as sp
 import torch
 from sklearn.utils.validation import check_array, check_consistent_length, validate_data
 
+SEASON_PREFIX = "season"  # calendar columns of SlidingWindowTransformer: season_sin1, ...
+
 _LAG_NAME = re.compile(r"^(?:(?P<base>.+?)_)?lag_?(?P<lag>\d+)$")
 _MAX_ROWS_IN_MESSAGE = 10
 
@@ -45,6 +47,32 @@ def is_pandas(X):
     """Whether ``X`` is a pandas Series or DataFrame (without importing pandas)."""
     pandas = sys.modules.get("pandas")
     return pandas is not None and isinstance(X, (pandas.Series, pandas.DataFrame))
+
+
+def check_numeric_columns(table, input_name="X"):
+    """Refuse a pandas table (or Series) with columns that are not numbers,
+    naming them: windows hold numbers, and pandas' own message ("could not
+    convert string to float") does not say which column."""
+    import pandas as pd
+
+    if not is_pandas(table):
+        return
+    frame = table.to_frame() if table.ndim == 1 else table
+    bad = {}
+    for number, dtype in enumerate(frame.dtypes):
+        if pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
+            continue
+        try:  # an object column of numbers is fine
+            np.asarray(frame.iloc[:, number], dtype=np.float64)
+        except (TypeError, ValueError):
+            bad[str(frame.columns[number])] = str(dtype)
+    if bad:
+        raise ValueError(
+            f"{input_name} has columns that are not numeric: "
+            + ", ".join(f"{column!r} ({dtype})" for column, dtype in bad.items())
+            + ". Windows hold numbers: encode categories first (for example with "
+            "OneHotEncoder) or drop those columns."
+        )
 
 
 def reject_sparse(X, input_name="X"):
@@ -315,11 +343,17 @@ def validate_windows(estimator, X, y=None, *, reset, y_numeric=True):
             f"X contains inf (or a value too large for float32) in rows "
             f"{_format_rows(inf_rows)}. Only NaN is allowed, to mark missing values."
         )
-    empty_rows = np.flatnonzero(np.isnan(X).all(axis=2).all(axis=1))
+    # calendar columns (SlidingWindowTransformer's seasonal_period) are never
+    # missing, so a window is empty when its data features are all NaN
+    data = [not str(base).startswith(SEASON_PREFIX + "_") for base in layout["bases"]] \
+        if layout is not None else [True]
+    observed = X if not any(data) or all(data) else X[:, :, np.flatnonzero(data)]
+    empty_rows = np.flatnonzero(np.isnan(observed).all(axis=2).all(axis=1))
     if empty_rows.size:
         raise ValueError(
-            f"X has windows with no observed time step (all values NaN) in rows "
-            f"{_format_rows(empty_rows)}; each window needs at least one observed step."
+            f"X has windows with no observed time step (all values NaN, calendar "
+            f"columns aside) in rows {_format_rows(empty_rows)}; each window needs at "
+            "least one observed step."
         )
     if y is None:
         return X

@@ -12,10 +12,15 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._panel import check_time_grid, check_time_order, is_panel, series_rows
-from ._validation import check_positive_int, is_pandas, lag_layout, reject_sparse
-
-SEASON_PREFIX = "season"
+from ._panel import check_time_grid, check_time_order, inferred_offset, is_panel, series_rows
+from ._validation import (
+    SEASON_PREFIX,
+    check_numeric_columns,
+    check_positive_int,
+    is_pandas,
+    lag_layout,
+    reject_sparse,
+)
 
 
 def _as_table(X):
@@ -28,14 +33,8 @@ def _as_table(X):
 def _period_frequency(index):
     """The pandas period frequency of a regular DatetimeIndex, or None."""
     import pandas as pd
-    from pandas.tseries.frequencies import to_offset
 
-    offset = index.freq
-    if offset is None and len(index) >= 3:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # pandas 3 warns about the return type
-            inferred = pd.infer_freq(index)
-        offset = None if inferred is None else to_offset(inferred)
+    offset = inferred_offset(index)
     if offset is None:
         return None
     with warnings.catch_warnings():
@@ -229,6 +228,7 @@ class SlidingWindowTransformer(TransformerMixin, BaseEstimator):
 
     def _validate(self, X, *, reset):
         reject_sparse(X)
+        check_numeric_columns(X)
         return validate_data(
             self,
             _as_table(X),
@@ -479,6 +479,8 @@ def make_supervised(series, horizon=1, exog=None):
 
     horizon = check_positive_int(horizon, "horizon")
     reject_sparse(series, input_name="series")
+    check_numeric_columns(series, "series")
+    check_numeric_columns(exog, "exog")
     if is_panel(series):
         return _panel_supervised(series, horizon, exog)
     as_pandas = isinstance(series, (pd.Series, pd.DataFrame)) or isinstance(

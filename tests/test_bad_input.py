@@ -224,3 +224,26 @@ def test_feature_names_follow_sklearn():
         reg.predict(frame.to_numpy())
     html = reg._repr_html_()
     assert "AttentionLSTMRegressor" in html and "hidden_size" in html
+
+
+def test_a_text_column_is_named_and_calendar_columns_do_not_hide_an_empty_window():
+    import pandas as pd
+
+    months = pd.date_range("2000-01-01", periods=60, freq="MS")
+    series = pd.Series(np.sin(np.arange(60.0)), index=months, name="sales")
+    labels = pd.DataFrame({"label": ["a", "b"] * 30, "price": 1.0}, index=months)
+    with pytest.raises(ValueError, match=r"exog has columns that are not numeric: 'label'"):
+        make_supervised(series, exog=labels)
+    with pytest.raises(ValueError, match=r"X has columns that are not numeric: 'label'"):
+        SlidingWindowTransformer(3).fit(pd.concat([series, labels], axis=1))
+    X, y = make_supervised(series)  # an object column of numbers still reads as numbers
+    SlidingWindowTransformer(3).fit(X.astype(object))
+    # a window whose data are all missing is refused even with calendar columns,
+    # which are never missing
+    window = SlidingWindowTransformer(4, seasonal_period=12).set_output(transform="pandas")
+    windows = window.fit_transform(X)
+    model = AttentionLSTMRegressor(**FAST).fit(windows, y)
+    empty = windows.copy()
+    empty.loc[:, [c for c in empty.columns if c.startswith("sales_")]] = np.nan
+    with pytest.raises(ValueError, match="no observed time step"):
+        model.predict(empty)
