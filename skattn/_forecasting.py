@@ -84,8 +84,9 @@ def forecast(model, series, exog=None, *, coverage=None):
         Predicts from the rows of ``make_supervised``'s ``X``.
     series : array-like of shape (n_rows,) or pandas Series
         The same series as for fitting, up to its newest value (it may have
-        grown since). A pandas Series with a (series id, ..., time) MultiIndex
-        is a panel.
+        grown since), with the same name (the column the model was fitted
+        on; a ValueError says so otherwise). A pandas Series with a
+        (series id, ..., time) MultiIndex is a panel.
     exog : array-like or pandas, default=None
         The exogenous columns, as for ``make_supervised``.
     coverage : float, default=None
@@ -144,6 +145,14 @@ def forecast(model, series, exog=None, *, coverage=None):
         extended_exog = pd.concat([pd.DataFrame(exog).set_axis(series.index),
                                    pd.DataFrame(index=extension)]).loc[extended.index]
     X, _ = make_supervised(extended, 1, extended_exog)
+    fitted_names = getattr(model, "feature_names_in_", None)
+    if as_pandas and fitted_names is not None and list(fitted_names) != list(X.columns):
+        raise ValueError(
+            f"The model was fitted on the columns {list(fitted_names)}, but this series "
+            f"and exog give {list(X.columns)}: forecast names the columns as "
+            "make_supervised does (the series' name, 'y' when it has none, then exog's "
+            "columns). Pass them named as at fit."
+        )
     rows_in = X if as_pandas else X.to_numpy(dtype=float)
     columns = {"forecast": np.asarray(model.predict(rows_in), dtype=float).reshape(len(X), -1)}
     if coverage is not None:

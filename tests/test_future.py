@@ -121,3 +121,13 @@ def test_coverage_on_a_numpy_series_with_array_quantiles():
     # the quantiles the model was fitted with count, not a later set_params
     model[-1].set_params(quantiles=None)
     pd.testing.assert_frame_equal(forecast(model, values, coverage=0.8), future)
+
+
+def test_a_series_named_otherwise_than_at_fit_is_a_clear_error():
+    series = pd.Series(np.sin(np.arange(60) / 4), name="sales",
+                       index=pd.date_range("2000-01-01", periods=60, freq="MS"))
+    X, y = make_supervised(series)
+    model = make_forecaster(6, **FAST).fit(X, y)
+    with pytest.raises(ValueError, match=r"fitted on the columns \['sales'\].*give \['y'\]"):
+        forecast(model, series.rename(None))
+    assert forecast(model, series).index[0] == pd.Timestamp("2005-01-01")
