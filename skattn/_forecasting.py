@@ -154,7 +154,17 @@ def forecast(model, series, exog=None, *, coverage=None):
             "columns). Pass them named as at fit."
         )
     rows_in = X if as_pandas else X.to_numpy(dtype=float)
-    columns = {"forecast": np.asarray(model.predict(rows_in), dtype=float).reshape(len(X), -1)}
+    try:
+        predictions = model.predict(rows_in)
+    except ValueError as error:
+        if "no observed time step" not in str(error):
+            raise
+        raise ValueError(
+            "The newest window of the series (of a series of the panel) holds no observed "
+            "value: its newest values are all missing, so there is nothing to forecast "
+            f"from. ({error})"
+        ) from None
+    columns = {"forecast": np.asarray(predictions, dtype=float).reshape(len(X), -1)}
     if coverage is not None:
         bounds = _interval(model, rows_in, coverage).reshape(len(X), -1, 2)
         columns.update(lower=bounds[..., 0], upper=bounds[..., 1])

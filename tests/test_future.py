@@ -131,3 +131,8 @@ def test_a_series_named_otherwise_than_at_fit_is_a_clear_error():
     with pytest.raises(ValueError, match=r"fitted on the columns \['sales'\].*give \['y'\]"):
         forecast(model, series.rename(None))
     assert forecast(model, series).index[0] == pd.Timestamp("2005-01-01")
+    # a series whose newest window holds no value is refused in the series' terms
+    gone = series.copy()
+    gone.iloc[-6:] = np.nan
+    with pytest.raises(ValueError, match="newest window of the series .* no observed value"):
+        forecast(model, gone)
