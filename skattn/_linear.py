@@ -276,13 +276,19 @@ def correction_weights(residuals, corrections, lags=None, level=WEIGHT_LEVEL):
         variance = (misfit @ misfit) / (n - 1) / energy
         n_lags = min(int(lags[column]), n - 1)
         if n_lags > 0:
-            scores = c * misfit
-            long_run = scores @ scores
-            for lag in range(1, n_lags + 1):
-                long_run += 2 * (1 - lag / (n_lags + 1)) * (scores[lag:] @ scores[:-lag])
-            variance = max(variance, long_run / energy**2)
+            variance = max(variance, bartlett_sum(c * misfit, n_lags) / energy**2)
         weights[column] = np.clip(weight - critical_value * np.sqrt(variance), 0.0, 1.0)
     return weights
+
+
+def bartlett_sum(values, n_lags):
+    """``n`` times the long-run variance of ``values`` (n,) with Bartlett
+    weights over ``n_lags`` lags (Newey-West): the sum of squares plus twice
+    each lag's weighted cross products, weight ``1 - lag / (n_lags + 1)``."""
+    total = values @ values
+    for lag in range(1, n_lags + 1):
+        total += 2 * (1 - lag / (n_lags + 1)) * (values[lag:] @ values[:-lag])
+    return total
 
 
 def conformal_quantiles(scores, coverages):
@@ -459,9 +465,7 @@ def level_stationary(history):
         return True
     residual = series - series.mean()
     n_lags = min(int(4 * (n / 100) ** 0.25), n - 1)
-    variance = residual @ residual / n
-    for lag in range(1, n_lags + 1):
-        variance += 2 * (1 - lag / (n_lags + 1)) * (residual[lag:] @ residual[:-lag]) / n
+    variance = bartlett_sum(residual, n_lags) / n
     if variance <= 0:
         return True
     statistic = (np.cumsum(residual) ** 2).sum() / (n**2 * variance)
