@@ -1,8 +1,10 @@
 """benchmarks/m3.py's own parts that need no competition data: the seasonal
-indices it divides seasonal series by before the global models see them."""
+indices it divides seasonal series by before the global models see them, and
+the average over every frequency."""
 
 
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import load_benchmark
 
@@ -39,3 +41,19 @@ def test_deseasonalized_series_and_their_future_indices(m3):
     # the adjusted seasonal series is the trend; its future indices continue the phase
     np.testing.assert_allclose(adjusted[0][0], 10 + 0.1 * months, rtol=0.02)
     np.testing.assert_allclose(future[0], np.tile([0.5, 1.5], 3), rtol=0.02)
+
+
+def test_overall_weights_each_series_by_its_horizon(m3):
+    def table(values):
+        return pd.DataFrame(values, index=["sMAPE", "MASE", "seconds"]).T
+
+    tables = {
+        "yearly": (table({"Theta": [10.0, 2.0, 1.0], "only yearly": [1.0, 1.0, 1.0]}), 3, 6),
+        "monthly": (table({"Theta": [20.0, 1.0, 5.0]}), 2, 18),
+    }
+    result = m3.overall(tables)
+    # 18 forecasts at 10 and 36 at 20: (180 + 720) / 54
+    assert result.loc["Theta", "sMAPE"] == pytest.approx(900 / 54)
+    assert result.loc["Theta", "MASE"] == pytest.approx((18 * 2 + 36 * 1) / 54)
+    assert result.loc["Theta", "seconds"] == 6.0
+    assert list(result.index) == ["Theta"]  # a method missing somewhere is left out
