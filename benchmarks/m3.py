@@ -16,11 +16,13 @@ and the fit seconds, all computed in the same run:
   the seasonal lag finds a season (as the M4 benchmarks prepare series for
   Theta), and its forecasts are multiplied back (``--no-deseasonalize``: the
   series as they are);
-- global skattn: ``AttentionLSTMRegressor(loss="absolute_error")`` on
-  windows of ``2 * horizon`` steps (left-padded with NaN for short series,
-  which the network masks), each divided by its last value and logged, all
-  ``horizon`` steps at once (2-D y), the median of ``--seeds`` fits. The
-  absolute error of log ratios is what sMAPE measures, to first order;
+- global skattn: ``AttentionLSTMRegressor(loss="absolute_error",
+  panel_loss="plain")`` on windows of ``2 * horizon`` steps (left-padded with
+  NaN for short series, which the network masks), each divided by its last
+  value and logged, all ``horizon`` steps at once (2-D y), indexed by (series,
+  time) so that early stopping holds out the newest windows of every series;
+  the median of ``--seeds`` fits. The absolute error of log ratios is what
+  sMAPE measures, to first order;
 - with ``--ensemble``, also the median forecast of networks on windows of 2, 3
   and 4 horizons for each seed (as N-BEATS averages many models).
 
@@ -131,10 +133,11 @@ def deseasonalized(series_list, horizon):
 
 def windows(series_list, window, horizon):
     """Training windows and targets of every series, each window divided by
-    its last value and logged (NaN-padded on the left), and the newest window
-    of every series for the forecast."""
-    X, y, newest, last = [], [], [], []
-    for train, _, _ in series_list:
+    its last value and logged (NaN-padded on the left), the newest window of
+    every series for the forecast, its last value, and the (series, time)
+    index of the training windows."""
+    X, y, newest, last, index = [], [], [], [], []
+    for number, (train, _, _) in enumerate(series_list):
         logged = np.log(train)
         padded = np.concatenate([np.full(window - 1, np.nan), logged])
         for end in range(window - 1, len(padded) - horizon):
@@ -142,19 +145,28 @@ def windows(series_list, window, horizon):
             anchor = current[-1]
             X.append(current - anchor)
             y.append(padded[end + 1 : end + 1 + horizon] - anchor)
+            index.append((number, end))
         current = padded[-window:]
         newest.append(current - current[-1])
         last.append(current[-1])
     return (np.asarray(X)[:, :, None], np.asarray(y), np.asarray(newest)[:, :, None],
-            np.asarray(last))
+            np.asarray(last), pd.MultiIndex.from_tuples(index, names=["series", "time"]))
 
 
-def global_forecasts(model, series_list, window, horizon):
-    X, y, newest, last = windows(series_list, window, horizon)
+def global_forecasts(model, series_list, window, horizon, panel=False):
+    """Fit ``model`` on every series' windows; (forecasts, fit seconds).
+
+    ``panel``: the windows go in as a table indexed by (series, time), so
+    skattn's early stopping holds out the newest rows of every series (with
+    plain arrays, the last rows of the table: the last series)."""
+    X, y, newest, last, index = windows(series_list, window, horizon)
+    if panel:
+        X, y = pd.DataFrame(X[:, :, 0], index=index), pd.DataFrame(y, index=index)
+        newest = pd.DataFrame(newest[:, :, 0], columns=X.columns)
     start = time.perf_counter()
     model.fit(X, y)
     seconds = time.perf_counter() - start
-    return np.exp(model.predict(newest) + last[:, None]), seconds
+    return np.exp(np.asarray(model.predict(newest)) + last[:, None]), seconds
 
 
 def statsforecast_forecasts(series_list, horizon, period):
@@ -206,12 +218,16 @@ def network(inputs, seed, window, horizon, max_epochs):
     from skattn import AttentionLSTMRegressor
 
     torch.set_num_threads(1)  # also in a joblib worker
-    params = {"random_state": seed, "hidden_size": 64, "loss": "absolute_error"}
+    # the windows are log ratios, on one scale already: each series' errors
+    # count as they are (panel_loss="plain"), not in its own typical change
+    params = {"random_state": seed, "hidden_size": 64, "loss": "absolute_error",
+              "panel_loss": "plain"}
     if max_epochs is not None:
         params["max_epochs"] = max_epochs
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return global_forecasts(AttentionLSTMRegressor(**params), inputs, window, horizon)
+        return global_forecasts(AttentionLSTMRegressor(**params), inputs, window, horizon,
+                                panel=True)
 
 
 def evaluate(frequency, limit, seeds, max_epochs, ensemble=False, adjust=True, jobs=1):

@@ -163,14 +163,33 @@ def test_each_series_errors_count_in_its_own_units():
         windows = SlidingWindowTransformer(6).set_output(transform="pandas").fit_transform(X)
         model = AttentionLSTMRegressor()
         model._panel_series = series_rows(windows.index)[1]
-        scale = model._series_loss_scale(y.to_numpy()[:, None])
+        scale = model._series_scale(y.to_numpy()[:, None])
         ids = windows.index.get_level_values("series")
         scales.append({name: scale[ids == name] for name in ("s0", "s1")})
         model._panel_series = None
-        assert model._series_loss_scale(y.to_numpy()[:, None]) is None
+        assert model._series_scale(y.to_numpy()[:, None]) is None
     assert np.ptp(scales[0]["s1"]) == 0  # one value per series
     np.testing.assert_allclose(scales[1]["s1"], 1000 * scales[0]["s1"], rtol=1e-5)
     np.testing.assert_allclose(scales[1]["s0"], scales[0]["s0"], rtol=1e-5)
+
+
+def test_panel_loss_plain_counts_errors_in_the_targets_units():
+    """With one series 1000 times larger than the others, "scaled" measures
+    the small series' errors in their own (tiny) typical change, "plain" in
+    the standardised target's units, where the large series dominates: the
+    same first epoch costs orders of magnitude less in "plain" units."""
+    series = make_planted_panel(3, 5, min_length=60, max_length=80, random_state=0)
+    series.loc["s1"] = (series.loc["s1"] * 1000.0).to_numpy()
+    X, y = make_supervised(series)
+    windows = SlidingWindowTransformer(6).set_output(transform="pandas").fit_transform(X)
+    losses = {}
+    for panel_loss in ("scaled", "plain"):
+        model = AttentionLSTMRegressor(panel_loss=panel_loss, max_epochs=2, hidden_size=8,
+                                       random_state=0).fit(windows, y)
+        assert model.panel_
+        losses[panel_loss] = model.net_.history[0, "train_loss"]
+        assert np.isfinite(model.predict(windows)).all()
+    assert losses["scaled"] > 5 * losses["plain"]
 
 
 def test_a_one_series_panel_trains_as_that_series_alone():
