@@ -16,13 +16,16 @@ and the fit seconds, all computed in the same run:
   the seasonal lag finds a season (as the M4 benchmarks prepare series for
   Theta), and its forecasts are multiplied back (``--no-deseasonalize``: the
   series as they are);
-- global skattn: ``AttentionLSTMRegressor(loss="absolute_error",
-  panel_loss="plain")`` on windows of ``2 * horizon`` steps (left-padded with
-  NaN for short series, which the network masks), each divided by its last
-  value and logged, all ``horizon`` steps at once (2-D y), indexed by (series,
-  time) so that early stopping holds out the newest windows of every series;
-  the median of ``--seeds`` fits. The absolute error of log ratios is what
-  sMAPE measures, to first order;
+- global skattn: ``AttentionLSTMRegressor(loss="absolute_error")`` on
+  windows of ``2 * horizon`` steps (left-padded with NaN for short series,
+  which the network masks), each divided by its last value and logged, all
+  ``horizon`` steps at once (2-D y), the median of ``--seeds`` fits. The
+  absolute error of log ratios is what sMAPE measures, to first order. The
+  windows go in as arrays, so early stopping holds out the last fifth of them,
+  which is the last fifth of the series in the dataset's order; with
+  ``--panel`` they go in indexed by (series, time), early stopping holds out
+  the newest fifth of every series' windows, and ``panel_loss="plain"``
+  counts every series' errors as they are (the log ratios share one scale);
 - with ``--ensemble``, also the median forecast of networks on windows of 2, 3
   and 4 horizons for each seed (as N-BEATS averages many models).
 
@@ -211,26 +214,28 @@ class FlatLightGBM:
         return np.column_stack([model.predict(flat) for model in self.models_])
 
 
-def network(inputs, seed, window, horizon, max_epochs):
+def network(inputs, seed, window, horizon, max_epochs, panel=False):
     """(forecasts, fit seconds) of one global skattn network on ``inputs``."""
     import torch
 
     from skattn import AttentionLSTMRegressor
 
     torch.set_num_threads(1)  # also in a joblib worker
-    # the windows are log ratios, on one scale already: each series' errors
-    # count as they are (panel_loss="plain"), not in its own typical change
-    params = {"random_state": seed, "hidden_size": 64, "loss": "absolute_error",
-              "panel_loss": "plain"}
+    params = {"random_state": seed, "hidden_size": 64, "loss": "absolute_error"}
+    if panel:
+        # the windows are log ratios, on one scale already: each series'
+        # errors count as they are, not in its own typical change
+        params["panel_loss"] = "plain"
     if max_epochs is not None:
         params["max_epochs"] = max_epochs
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return global_forecasts(AttentionLSTMRegressor(**params), inputs, window, horizon,
-                                panel=True)
+                                panel=panel)
 
 
-def evaluate(frequency, limit, seeds, max_epochs, ensemble=False, adjust=True, jobs=1):
+def evaluate(frequency, limit, seeds, max_epochs, ensemble=False, adjust=True, jobs=1,
+             panel=False):
     """(table of sMAPE, MASE and fit seconds per method, n_series, horizon)."""
     from joblib import Parallel, delayed
     from sklearn.linear_model import RidgeCV
@@ -274,7 +279,7 @@ def evaluate(frequency, limit, seeds, max_epochs, ensemble=False, adjust=True, j
     if ensemble:
         members += [(seed, multiple * horizon) for multiple in (3, 4) for seed in seeds]
     fitted = Parallel(n_jobs=jobs)(
-        delayed(network)(inputs, seed, window_size, horizon, max_epochs)
+        delayed(network)(inputs, seed, window_size, horizon, max_epochs, panel)
         for seed, window_size in members
     )
     fitted = [(forecast * seasons, fit_seconds) for forecast, fit_seconds in fitted]
@@ -333,6 +338,8 @@ def main():
     parser.add_argument("--max-epochs", type=int, default=None)
     parser.add_argument("--ensemble", action="store_true",
                         help="also the median forecast over windows of 2, 3, 4 horizons x seeds")
+    parser.add_argument("--panel", action="store_true",
+                        help="skattn on the windows indexed by (series, time), panel_loss='plain'")
     parser.add_argument("--jobs", type=int, default=1,
                         help="networks fitted at once (processes, one thread each)")
     parser.add_argument("--small", action="store_true", help="60 series each, 1 seed, 20 epochs")
@@ -348,7 +355,7 @@ def main():
     for frequency in args.frequencies:
         tables[frequency] = evaluate(frequency, args.limit, args.seeds, args.max_epochs,
                                      args.ensemble, adjust=not args.no_deseasonalize,
-                                     jobs=args.jobs)
+                                     jobs=args.jobs, panel=args.panel)
         table, n_series, horizon = tables[frequency]
         print(f"\nM3 {frequency}: {n_series} series, horizon {horizon}", flush=True)
         print(table.round(3).to_string(), flush=True)
