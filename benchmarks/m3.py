@@ -274,7 +274,8 @@ def evaluate(frequency, limit, seeds, max_epochs, ensemble=False, adjust=True, j
     forecasts["global LightGBM"], seconds["global LightGBM"] = global_model(FlatLightGBM(),
                                                                             window)
 
-    # N-BEATS-style ensemble members: windows of 3 and 4 horizons for each seed
+    # one network per seed on windows of 2 horizons; with the ensemble also
+    # on 3 and 4 horizons (N-BEATS averages networks on several lookbacks)
     members = [(seed, window) for seed in seeds]
     if ensemble:
         members += [(seed, multiple * horizon) for multiple in (3, 4) for seed in seeds]
@@ -318,7 +319,8 @@ def overall(tables):
                in tables.items()}
     total = sum(weights.values())
     rows = {}
-    for method in sorted(methods, key=list(next(iter(tables.values()))[0].index).index):
+    first, _, _ = next(iter(tables.values()))
+    for method in [method for method in first.index if method in methods]:
         rows[method] = {
             metric: sum(weights[frequency] * table.loc[method, metric]
                         for frequency, (table, _, _) in tables.items()) / total
