@@ -26,6 +26,12 @@ and the fit seconds, all computed in the same run:
   ``--panel`` they go in indexed by (series, time), early stopping holds out
   the newest fifth of every series' windows, and ``panel_loss="plain"``
   counts every series' errors as they are (the log ratios share one scale);
+- every global model trains with each window weighted as MASE weighs its
+  series (``sample_weight``: one over the series' in-sample seasonal-naive
+  mean absolute error of the logged values, ``mase_weights``): an error of
+  0.01 in the log of a calm series costs MASE more than the same error on a
+  volatile one. ``--unweighted``: every window alike (the protocol before
+  2026-11-30);
 - with ``--ensemble``, also the median forecast of networks on windows of 2, 3
   and 4 horizons for each seed (as N-BEATS averages many models).
 
@@ -156,18 +162,38 @@ def windows(series_list, window, horizon):
             np.asarray(last), pd.MultiIndex.from_tuples(index, names=["series", "time"]))
 
 
-def global_forecasts(model, series_list, window, horizon, panel=False):
+def mase_weights(series_list):
+    """One weight per series: one over the in-sample mean absolute seasonal
+    change of its logged values (lag 1 when the series is no longer than its
+    period), as MASE scales each series' errors; a series that never changes
+    gets the median weight."""
+    scales = []
+    for train, _, period in series_list:
+        logged = np.log(train)
+        lag = period if len(train) > period else 1
+        scales.append(np.mean(np.abs(logged[lag:] - logged[:-lag])))
+    scales = np.asarray(scales)
+    positive = scales[scales > 0]
+    scales = np.where(scales > 0, scales, np.median(positive) if positive.size else 1.0)
+    return 1.0 / scales
+
+
+def global_forecasts(model, series_list, window, horizon, panel=False, weights=None):
     """Fit ``model`` on every series' windows; (forecasts, fit seconds).
 
     ``panel``: the windows go in as a table indexed by (series, time), so
     skattn's early stopping holds out the newest rows of every series (with
-    plain arrays, the last rows of the table: the last series)."""
+    plain arrays, the last rows of the table: the last series). ``weights``:
+    one per series, each window's ``sample_weight`` is its series'."""
     X, y, newest, last, index = windows(series_list, window, horizon)
+    fit_params = {}
+    if weights is not None:
+        fit_params["sample_weight"] = np.asarray(weights)[index.get_level_values("series")]
     if panel:
         X, y = pd.DataFrame(X[:, :, 0], index=index), pd.DataFrame(y, index=index)
         newest = pd.DataFrame(newest[:, :, 0], columns=X.columns)
     start = time.perf_counter()
-    model.fit(X, y)
+    model.fit(X, y, **fit_params)
     seconds = time.perf_counter() - start
     return np.exp(np.asarray(model.predict(newest)) + last[:, None]), seconds
 
@@ -201,12 +227,12 @@ class FlatLightGBM:
     """One LightGBM model per horizon step on the flattened windows (NaN kept:
     LightGBM routes missing values itself)."""
 
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         from lightgbm import LGBMRegressor
 
         flat = X.reshape(len(X), -1)
-        self.models_ = [LGBMRegressor(n_jobs=1, verbose=-1, random_state=0).fit(flat, target)
-                        for target in y.T]
+        self.models_ = [LGBMRegressor(n_jobs=1, verbose=-1, random_state=0)
+                        .fit(flat, target, sample_weight=sample_weight) for target in y.T]
         return self
 
     def predict(self, X):
@@ -214,7 +240,7 @@ class FlatLightGBM:
         return np.column_stack([model.predict(flat) for model in self.models_])
 
 
-def network(inputs, seed, window, horizon, max_epochs, panel=False):
+def network(inputs, seed, window, horizon, max_epochs, panel=False, weights=None):
     """(forecasts, fit seconds) of one global skattn network on ``inputs``."""
     import torch
 
@@ -231,11 +257,11 @@ def network(inputs, seed, window, horizon, max_epochs, panel=False):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return global_forecasts(AttentionLSTMRegressor(**params), inputs, window, horizon,
-                                panel=panel)
+                                panel=panel, weights=weights)
 
 
 def evaluate(frequency, limit, seeds, max_epochs, ensemble=False, adjust=True, jobs=1,
-             panel=False):
+             panel=False, weighted=True):
     """(table of sMAPE, MASE and fit seconds per method, n_series, horizon)."""
     from joblib import Parallel, delayed
     from sklearn.linear_model import RidgeCV
@@ -255,8 +281,9 @@ def evaluate(frequency, limit, seeds, max_epochs, ensemble=False, adjust=True, j
     seconds.update(dict.fromkeys(classics, classic_seconds))
 
     class FilledRidge(RidgeCV):
-        def fit(self, X, y):
-            return super().fit(np.nan_to_num(X.reshape(len(X), -1)), y)
+        def fit(self, X, y, sample_weight=None):
+            return super().fit(np.nan_to_num(X.reshape(len(X), -1)), y,
+                               sample_weight=sample_weight)
 
         def predict(self, X):
             return super().predict(np.nan_to_num(X.reshape(len(X), -1)))
@@ -266,8 +293,12 @@ def evaluate(frequency, limit, seeds, max_epochs, ensemble=False, adjust=True, j
     inputs, seasons = (deseasonalized(series_list, horizon) if adjust
                        else (series_list, np.ones((len(series_list), horizon))))
 
+    # every global model weighs a window as MASE weighs its series
+    weights = mase_weights(series_list) if weighted else None
+
     def global_model(model, window_size):
-        forecast, fit_seconds = global_forecasts(model, inputs, window_size, horizon)
+        forecast, fit_seconds = global_forecasts(model, inputs, window_size, horizon,
+                                                 weights=weights)
         return forecast * seasons, fit_seconds
 
     forecasts["global RidgeCV"], seconds["global RidgeCV"] = global_model(FilledRidge(), window)
@@ -280,7 +311,7 @@ def evaluate(frequency, limit, seeds, max_epochs, ensemble=False, adjust=True, j
     if ensemble:
         members += [(seed, multiple * horizon) for multiple in (3, 4) for seed in seeds]
     fitted = Parallel(n_jobs=jobs)(
-        delayed(network)(inputs, seed, window_size, horizon, max_epochs, panel)
+        delayed(network)(inputs, seed, window_size, horizon, max_epochs, panel, weights)
         for seed, window_size in members
     )
     fitted = [(forecast * seasons, fit_seconds) for forecast, fit_seconds in fitted]
@@ -345,6 +376,8 @@ def main():
     parser.add_argument("--jobs", type=int, default=1,
                         help="networks fitted at once (processes, one thread each)")
     parser.add_argument("--small", action="store_true", help="60 series each, 1 seed, 20 epochs")
+    parser.add_argument("--unweighted", action="store_true",
+                        help="global models weigh every window alike (not as MASE does)")
     parser.add_argument("--no-deseasonalize", action="store_true",
                         help="global models on the series as they are (no seasonal indices)")
     args = parser.parse_args()
@@ -357,7 +390,8 @@ def main():
     for frequency in args.frequencies:
         tables[frequency] = evaluate(frequency, args.limit, args.seeds, args.max_epochs,
                                      args.ensemble, adjust=not args.no_deseasonalize,
-                                     jobs=args.jobs, panel=args.panel)
+                                     jobs=args.jobs, panel=args.panel,
+                                     weighted=not args.unweighted)
         table, n_series, horizon = tables[frequency]
         print(f"\nM3 {frequency}: {n_series} series, horizon {horizon}", flush=True)
         print(table.round(3).to_string(), flush=True)

@@ -15,7 +15,7 @@ from sklearn.preprocessing import LabelEncoder
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_random_state
+from sklearn.utils.validation import _check_sample_weight, check_random_state
 from skorch.callbacks import GradientNormClipping
 
 from ._linear import (
@@ -528,7 +528,7 @@ class _BaseAttentionRNN(BaseEstimator):
         return device
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Fit the network to windows ``X`` and targets ``y``.
 
         Parameters
@@ -539,6 +539,12 @@ class _BaseAttentionRNN(BaseEstimator):
             values are all NaN is masked out of the attention.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets, in the user's units.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each window in the training loss and in
+            early stopping's validation loss (for example, the inverse of each
+            series' typical change to train for MASE). Rows of weight 0 are
+            left out. The intervals' calibration and the ``linear_skip`` gate
+            count the windows alike.
 
         Returns
         -------
@@ -547,7 +553,7 @@ class _BaseAttentionRNN(BaseEstimator):
         """
         with _fitting(self), _plain_params(self):
             try:
-                return self._fit(X, y)
+                return self._fit(X, y, sample_weight)
             finally:
                 for name in ("_panel_validation", "_panel_series", "_panel_ids"):
                     vars(self).pop(name, None)
@@ -577,7 +583,7 @@ class _BaseAttentionRNN(BaseEstimator):
                 f"Use n_heads <= {state_size} or a larger hidden_size."
             )
 
-    def _fit(self, X, y):
+    def _fit(self, X, y, sample_weight=None):
         self._check_extra_params()
         self._check_architecture()
         self._criterion()  # a loss of the other estimator fails before any work
@@ -616,7 +622,10 @@ class _BaseAttentionRNN(BaseEstimator):
                 f"features; X has {self.n_timesteps_} x {self.n_features_per_step_}. "
                 "Set warm_start=False to train a new network."
             )
-        X, y = self._drop_unknown_targets(X, y)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64,
+                                                 ensure_non_negative=True)
+        X, y, sample_weight = self._drop_unused_rows(X, y, sample_weight)
         self._set_labels()
         targets, n_outputs = self._encode_target(y, refit=not warm)
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
@@ -627,6 +636,7 @@ class _BaseAttentionRNN(BaseEstimator):
         data = TensorDataset(
             as_tensor(X, device), as_tensor(targets, device),
             None if loss_scale is None else as_tensor(loss_scale, device),
+            None if sample_weight is None else as_tensor(sample_weight, device),
         )
         with _torch_state(self.n_threads, device, seed):
             if warm:
@@ -649,23 +659,37 @@ class _BaseAttentionRNN(BaseEstimator):
             self._calibrate_intervals(data)
         self._check_training_faults()
         self._check_outputs_finite(X)
-        self._check_learned(targets, loss_scale)
+        self._check_learned(targets, loss_scale, sample_weight)
         self._store_attention_summary(X)
         return self
 
-    def _drop_unknown_targets(self, X, y):
-        """With ``missing_target="ignore"``, the rows whose target is known (and
-        the panel's row groups renumbered to match); else ``X, y`` unchanged."""
-        if self.missing_target != "ignore":
-            return X, y
+    def _drop_unused_rows(self, X, y, sample_weight):
+        """``X, y, sample_weight`` without the rows of weight 0 and, with
+        ``missing_target="ignore"``, those of an unknown target (the panel's
+        row groups renumbered to match). The weights come back with mean 1,
+        or None when they are all alike (the unweighted fit)."""
         keep = self._known_rows(y)
-        if keep.all():
-            return X, y
+        if sample_weight is not None:
+            keep &= sample_weight > 0
         if keep.sum() < 2:
+            reasons, kept = [], []
+            if self.missing_target == "ignore":
+                reasons.append("missing_target='ignore'")
+                kept.append("a known target")
+            if sample_weight is not None:
+                reasons.append("sample_weight")
+                kept.append("a positive weight")
             raise ValueError(
-                f"missing_target='ignore' leaves {int(keep.sum())} row(s) with a known "
-                "target; at least 2 are needed to fit."
+                f"{' with '.join(reasons)} {'leaves' if len(reasons) == 1 else 'leave'} "
+                f"{int(keep.sum())} row(s) with {' and '.join(kept)}; at least 2 are needed "
+                "to fit."
             )
+        if sample_weight is not None:
+            sample_weight = sample_weight[keep]
+            sample_weight = (None if np.all(sample_weight == sample_weight[0])
+                             else (sample_weight / sample_weight.mean()).astype(np.float32))
+        if keep.all():
+            return X, y, sample_weight
         if self._panel_validation is not None:
             self._panel_validation = self._panel_validation[keep]
         if self._panel_series is not None:
@@ -675,7 +699,7 @@ class _BaseAttentionRNN(BaseEstimator):
             kept = [(name, rows) for name, rows in kept if len(rows)]
             self._panel_ids = [name for name, _ in kept] if len(kept) >= 2 else None
             self._panel_series = [rows for _, rows in kept] if len(kept) >= 2 else None
-        return X[keep], y[keep]
+        return X[keep], y[keep], sample_weight
 
     def _known_rows(self, y):
         """Rows of ``y`` to score: all, or those with a known target when
@@ -778,10 +802,10 @@ class _BaseAttentionRNN(BaseEstimator):
         name = getattr(self, "target_feature_", None)
         return None if name is None else list(self.feature_labels_).index(name)
 
-    def _check_learned(self, targets, loss_scale=None):
+    def _check_learned(self, targets, loss_scale=None, weight=None):
         """Warn when training got no closer to the targets than a constant does."""
         losses = [row["train_loss"] for row in self.net_.history if "train_loss" in row]
-        constant = self._constant_loss(targets, loss_scale)
+        constant = self._constant_loss(targets, loss_scale, weight)
         if losses and constant > 0 and losses[-1] > 10 * constant and not self._restored_best():
             warnings.warn(
                 f"Training is unstable: the last epoch's training loss ({losses[-1]:.4g}) is "
@@ -1500,9 +1524,10 @@ class AttentionLSTMRegressor(RegressorMixin, _BaseAttentionRNN):
             scale[rows] = value
         return scale
 
-    def _constant_loss(self, targets, loss_scale=None):
+    def _constant_loss(self, targets, loss_scale=None, weight=None):
         """Training loss of the best constant (the mean for squared errors, the
-        median otherwise), in the units training measures errors in."""
+        median otherwise), in the units training measures errors in, weighted
+        as training weighs the rows."""
         levels = self._quantile_levels()
         if levels is not None:  # each level's own quantile, output-major
             center = np.quantile(targets, levels, axis=0).T.reshape(-1)
@@ -1512,7 +1537,7 @@ class AttentionLSTMRegressor(RegressorMixin, _BaseAttentionRNN):
         constant = np.repeat(center[None], len(targets), axis=0).astype(np.float64)
         units = 1.0 if loss_scale is None else np.reshape(loss_scale, (-1, 1))
         losses = self._sample_losses(constant / units, targets.astype(np.float64) / units)
-        return float(losses.mean() / constant.shape[1])
+        return float(np.average(losses, weights=weight) / constant.shape[1])
 
     def _linear_solution(self, X, targets):
         coef, intercept, anchor = skip_ridge(X, targets, self.y_mean_, self.y_scale_)
@@ -1699,8 +1724,9 @@ class AttentionLSTMClassifier(ClassifierMixin, _BaseAttentionRNN):
     _losses = {"log_loss": torch.nn.CrossEntropyLoss}
     _y_numeric = False
 
-    def _constant_loss(self, targets, loss_scale=None):
-        frequencies = np.bincount(targets) / len(targets)
+    def _constant_loss(self, targets, loss_scale=None, weight=None):
+        frequencies = np.bincount(targets, weights=weight) / (
+            len(targets) if weight is None else np.sum(weight))
         frequencies = frequencies[frequencies > 0]
         return float(-(frequencies * np.log(frequencies)).sum())
 

@@ -18,14 +18,18 @@ class TensorDataset(torch.utils.data.Dataset):
     """Windows ``X`` and targets ``y`` held as tensors (``y`` may be None).
 
     With ``loss_scale`` (one positive value per row: the scale of the row's
-    series in a panel) an item's target is the pair ``(y, loss_scale)``, and
-    :class:`AttentionNet` measures the row's error in those units.
+    series in a panel) and/or ``weight`` (one positive value per row, mean 1:
+    the fit's ``sample_weight``) an item's target is the triple ``(y,
+    loss_scale, weight)`` (None for the one not given), and
+    :class:`AttentionNet` measures the row's error in those units and
+    weighs it.
     """
 
-    def __init__(self, X, y=None, loss_scale=None):
+    def __init__(self, X, y=None, loss_scale=None, weight=None):
         self.X = X
         self.y = y
         self.loss_scale = loss_scale
+        self.weight = weight
 
     def __len__(self):
         return len(self.X)
@@ -35,16 +39,14 @@ class TensorDataset(torch.utils.data.Dataset):
 
     def target(self, index):
         """What the loss compares with for the rows ``index``."""
-        if self.y is None or self.loss_scale is None:
+        if self.y is None or (self.loss_scale is None and self.weight is None):
             return None if self.y is None else self.y[index]
-        return self.y[index], self.loss_scale[index]
+        return tuple(None if values is None else values[index]
+                     for values in (self.y, self.loss_scale, self.weight))
 
     def _part(self, index):
-        return TensorDataset(
-            self.X[index],
-            None if self.y is None else self.y[index],
-            None if self.loss_scale is None else self.loss_scale[index],
-        )
+        return TensorDataset(*(None if values is None else values[index] for values in
+                               (self.X, self.y, self.loss_scale, self.weight)))
 
     def select(self, mask):
         """The rows where the boolean tensor ``mask`` holds, as a new dataset."""
@@ -275,9 +277,18 @@ class AttentionNet(NeuralNet):
         if isinstance(y_pred, tuple):
             y_pred = y_pred[0]
         if isinstance(y_true, tuple):
-            y_true, loss_scale = y_true
-            loss_scale = loss_scale.reshape(-1, *([1] * (y_pred.dim() - 1)))
-            y_pred, y_true = y_pred / loss_scale, y_true / loss_scale
+            y_true, loss_scale, weight = y_true
+            if loss_scale is not None:
+                loss_scale = loss_scale.reshape(-1, *([1] * (y_pred.dim() - 1)))
+                y_pred, y_true = y_pred / loss_scale, y_true / loss_scale
+            if weight is not None:
+                # each row's mean loss over its outputs, weighted (the weights
+                # have mean 1 over the fit, so a batch's loss stays in the
+                # criterion's units)
+                elementwise = copy.copy(self.criterion_)
+                elementwise.reduction = "none"
+                losses = elementwise(y_pred, y_true)
+                return (losses.reshape(len(losses), -1).mean(dim=1) * weight).mean()
         if isinstance(y_true, torch.Tensor) and y_true.device == y_pred.device:
             return self.criterion_(y_pred, y_true)
         return super().get_loss(y_pred, y_true, X=X, training=training)

@@ -57,3 +57,16 @@ def test_overall_weights_each_series_by_its_horizon(m3):
     assert result.loc["Theta", "MASE"] == pytest.approx((18 * 2 + 36 * 1) / 54)
     assert result.loc["Theta", "seconds"] == 6.0
     assert list(result.index) == ["Theta"]  # a method missing somewhere is left out
+
+
+def test_mase_weights_are_one_over_each_series_in_sample_seasonal_change(m3):
+    months = np.arange(48)
+    season = np.tile([1.0, 2.0], 24)  # period 2: the seasonal change of the logs is 0
+    calm = 100 * np.exp(0.01 * months) * season  # log changes 0.02 at lag 2
+    wild = 100 * np.exp(0.1 * months) * season  # log changes 0.2 at lag 2
+    flat = np.full(48, 5.0)
+    short = np.array([1.0, np.e])  # no longer than its period: lag 1, log change 1
+    weights = m3.mase_weights([(calm, None, 2), (wild, None, 2), (flat, None, 2),
+                               (short, None, 2)])
+    np.testing.assert_allclose(weights[[0, 1, 3]], [50.0, 5.0, 1.0])
+    assert weights[2] == pytest.approx(5.0)  # never changes: the median weight
