@@ -55,7 +55,7 @@ def skattn_quantiles(m3, series_list, window, horizon, seed, max_epochs):
     """(n_series, horizon, 5) quantiles: the calibrated 95% and 80% bounds and the median."""
     from skattn import AttentionLSTMRegressor
 
-    X, y, newest, last = m3.windows(series_list, window, horizon)
+    X, y, newest, last, _ = m3.windows(series_list, window, horizon)
     params = {"quantiles": LEVELS[:2] + LEVELS[3:], "hidden_size": 64, "random_state": seed,
               "early_stopping": True}
     if max_epochs is not None:
@@ -72,7 +72,7 @@ def ridge_quantiles(m3, series_list, window, horizon):
     """Global RidgeCV on the same windows, split-conformal bounds per step."""
     from sklearn.linear_model import RidgeCV
 
-    X, y, newest, last = m3.windows(series_list, window, horizon)
+    X, y, newest, last, _ = m3.windows(series_list, window, horizon)
     X, newest = np.nan_to_num(X.reshape(len(X), -1)), np.nan_to_num(newest.reshape(len(newest), -1))
     n_proper = int(0.8 * len(X))
     model = RidgeCV(alphas=np.logspace(-4, 3, 15)).fit(X[:n_proper], y[:n_proper])

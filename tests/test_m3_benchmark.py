@@ -70,3 +70,17 @@ def test_mase_weights_are_one_over_each_series_in_sample_seasonal_change(m3):
                                (short, None, 2)])
     np.testing.assert_allclose(weights[[0, 1, 3]], [50.0, 5.0, 1.0])
     assert weights[2] == pytest.approx(5.0)  # never changes: the median weight
+
+
+def test_the_interval_benchmark_reads_the_windows_of_the_point_benchmark(m3):
+    """benchmarks/m3_intervals.py builds its global ridge on m3.windows: its
+    five bounds per step come back ordered, positive and around the series."""
+    intervals = load_benchmark("m3_intervals")
+    rng = np.random.default_rng(0)
+    series_list = [(np.exp(np.cumsum(0.01 + 0.02 * rng.normal(size=length)) + 3), None, 1)
+                   for length in (20, 30, 40, 50)]
+    bounds = intervals.ridge_quantiles(m3, series_list, window=8, horizon=4)
+    assert bounds.shape == (4, 4, 5)
+    assert (np.diff(bounds, axis=-1) >= 0).all() and (bounds > 0).all()
+    last = np.array([train[-1] for train, _, _ in series_list])
+    np.testing.assert_allclose(bounds[:, 0, 2], last, rtol=0.2)
