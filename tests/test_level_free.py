@@ -192,12 +192,13 @@ def test_missing_newest_values_still_give_finite_forecasts():
     assert np.mean(np.abs(prediction - y)) < 3 * np.std(np.diff(y))
 
 
-def test_auto_schedule_gives_small_data_enough_steps_and_large_data_plain_training():
+def test_auto_schedule_gives_small_data_enough_steps_and_early_stopping_at_every_size():
     reg = AttentionLSTMRegressor()
     max_epochs, batch_size, early_stopping = reg._schedule(300)
     assert early_stopping and batch_size == 32
     assert max_epochs * np.ceil(240 / batch_size) >= 1500  # steps on the 240 training rows
-    assert reg._schedule(500_000) == (50, 128, False)
+    assert reg._schedule(500_000) == (50, 128, True)  # a large panel early-stops too
+    assert reg._schedule(None)[2] is False  # a loaded model, which only predicts
     assert reg._schedule(20)[2] is True  # a short series: 4 windows held out
     assert reg._schedule(7)[2] is False  # too few windows to hold some out
     fixed = AttentionLSTMRegressor(max_epochs=7, batch_size=64, early_stopping=False)
