@@ -246,15 +246,18 @@ class FlatLightGBM:
         return np.column_stack([model.predict(flat) for model in self.models_])
 
 
-def ensemble_members(seeds, multiples, horizon):
-    """(seed, window) of every network of the ensemble: three times as many
-    as ``seeds``, spread evenly over windows of ``multiples`` horizons (at
-    least one seed each), the first seeds ``seeds`` and the others following
-    their largest."""
-    per_window = max(1, -(-3 * len(seeds) // len(multiples)))
-    extra = [max(seeds) + 1 + number for number in range(max(0, per_window - len(seeds)))]
-    chosen = (list(seeds) + extra)[:per_window]
-    return [(seed, multiple * horizon) for multiple in multiples for seed in chosen]
+def ensemble_members(seeds, multiples, horizon, preparations=(True,)):
+    """(seed, window, adjusted) of every network of the ensemble: about three
+    times as many as ``seeds``, spread evenly over windows of ``multiples``
+    horizons and over ``preparations`` (True: the deseasonalised series,
+    False: the series as they are), at least one seed each, the first seeds
+    ``seeds`` and the others following their largest."""
+    kinds = [(multiple * horizon, adjusted) for multiple in multiples
+             for adjusted in preparations]
+    per_kind = max(1, -(-3 * len(seeds) // len(kinds)))
+    extra = [max(seeds) + 1 + number for number in range(max(0, per_kind - len(seeds)))]
+    chosen = (list(seeds) + extra)[:per_kind]
+    return [(seed, window, adjusted) for window, adjusted in kinds for seed in chosen]
 
 
 def network(inputs, seed, window, horizon, max_epochs, panel=False, weights=None):
@@ -307,8 +310,14 @@ def evaluate(frequency, limit, seeds, max_epochs, ensemble=False, adjust=True, j
 
     # the global models see the deseasonalised series (where seasonal); their
     # forecasts are multiplied back by the seasonal indices
-    inputs, seasons = (deseasonalized(series_list, horizon) if adjust
-                       else (series_list, np.ones((len(series_list), horizon))))
+    as_they_are = (series_list, np.ones((len(series_list), horizon)))
+    prepared = {False: as_they_are}
+    if adjust:
+        prepared[True] = deseasonalized(series_list, horizon)
+    inputs, seasons = prepared[adjust]
+    # the ensemble's networks see both preparations where some series has a
+    # season to remove (the two err differently, and their average beats either)
+    preparations = [True, False] if adjust and not np.all(seasons == 1) else [adjust]
 
     # every global model weighs a window as MASE weighs its series
     weights = mase_weights(series_list) if weighted else None
@@ -324,15 +333,16 @@ def evaluate(frequency, limit, seeds, max_epochs, ensemble=False, adjust=True, j
 
     # one network per seed on windows of 2 horizons, then the ensemble's
     # others (a network both need is fitted once)
-    singles = [(seed, window) for seed in seeds]
-    members = singles + [member for member in ensemble_members(seeds, ensemble_windows, horizon)
-                         if ensemble and member not in singles]
+    singles = [(seed, window, adjust) for seed in seeds]
+    chosen = ensemble_members(seeds, ensemble_windows, horizon, preparations) if ensemble else []
+    members = singles + [member for member in chosen if member not in singles]
     fitted = Parallel(n_jobs=jobs)(
-        delayed(network)(inputs, seed, window_size, horizon, max_epochs, panel, weights)
-        for seed, window_size in members
+        delayed(network)(prepared[adjusted][0], seed, window_size, horizon, max_epochs, panel,
+                         weights)
+        for seed, window_size, adjusted in members
     )
-    fitted = dict(zip(members, [(forecast * seasons, fit_seconds)
-                                for forecast, fit_seconds in fitted], strict=True))
+    fitted = {member: (forecast * prepared[member[2]][1], fit_seconds)
+              for member, (forecast, fit_seconds) in zip(members, fitted, strict=True)}
     runs = [fitted[member] for member in singles]
     scores = []
     for forecast, _ in runs:
@@ -342,8 +352,7 @@ def evaluate(frequency, limit, seeds, max_epochs, ensemble=False, adjust=True, j
     forecasts["global skattn (median seed)"], seconds["global skattn (median seed)"] = median
     if ensemble:
         # the networks forecast logs: their average there (a geometric mean)
-        chosen = [fitted[member] for member in ensemble_members(seeds, ensemble_windows,
-                                                               horizon)]
+        chosen = [fitted[member] for member in chosen]
         name = f"global skattn ensemble (mean of {len(chosen)})"
         forecasts[name] = np.exp(np.mean([np.log(forecast) for forecast, _ in chosen], axis=0))
         seconds[name] = sum(fit_seconds for _, fit_seconds in chosen)

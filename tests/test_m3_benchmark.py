@@ -86,11 +86,15 @@ def test_the_interval_benchmark_reads_the_windows_of_the_point_benchmark(m3):
     np.testing.assert_allclose(bounds[:, 0, 2], last, rtol=0.2)
 
 
-def test_ensemble_members_are_three_per_seed_spread_over_the_windows(m3):
+def test_ensemble_members_are_three_per_seed_spread_over_windows_and_preparations(m3):
     # the default: every network on windows of 2 horizons, the given seeds first
-    assert m3.ensemble_members([0, 1, 2], [2], 6) == [(seed, 12) for seed in range(9)]
+    assert m3.ensemble_members([0, 1, 2], [2], 6) == [(seed, 12, True) for seed in range(9)]
     # three window lengths: the given seeds on each
     members = m3.ensemble_members([0, 1, 2], [2, 3, 4], 6)
-    assert members == [(seed, window) for window in (12, 18, 24) for seed in (0, 1, 2)]
+    assert members == [(seed, window, True) for window in (12, 18, 24) for seed in (0, 1, 2)]
     # one seed, two windows: two seeds each (at least three networks in all)
-    assert m3.ensemble_members([5], [2, 3], 8) == [(5, 16), (6, 16), (5, 24), (6, 24)]
+    assert m3.ensemble_members([5], [2, 3], 8) == [(5, 16, True), (6, 16, True),
+                                                   (5, 24, True), (6, 24, True)]
+    # both preparations of a seasonal frequency: five seeds on each
+    members = m3.ensemble_members([0, 1, 2], [2], 18, [True, False])
+    assert members == [(seed, 36, adjusted) for adjusted in (True, False) for seed in range(5)]
