@@ -32,13 +32,15 @@ and the fit seconds, all computed in the same run:
   0.01 in the log of a calm series costs MASE more than the same error on a
   volatile one. ``--unweighted``: every window alike (the protocol before
   2026-11-30);
-- with ``--ensemble``, also the average of three times as many networks as
-  seeds, taken on the log scale the networks forecast on (as N-BEATS
-  averages many models): by default all on windows of 2 horizons, the
-  seeds' networks and twice as many more seeds; ``--ensemble-windows 2 3 4``
-  spreads them over windows of 2, 3 and 4 horizons (as N-BEATS varies its
-  lookback). Neither wins everywhere (README, "Where a global network stands
-  on M3").
+- with ``--ensemble``, also the average of about three times as many
+  networks as seeds, taken on the log scale the networks forecast on (as
+  N-BEATS averages many models): by default all on windows of 2 horizons,
+  the seeds' networks and more seeds; on a seasonal frequency half of them
+  see the deseasonalised series and half the series as they are (the two
+  err differently); ``--ensemble-windows 2 3 4`` spreads them over windows
+  of 2, 3 and 4 horizons too (as N-BEATS varies its lookback), which helps
+  yearly and hurts quarterly (README, "Where a global network stands on
+  M3").
 
 With more than one frequency, a last table averages each method over all
 series, each weighted by its horizon (the M3 paper's "all": with every
@@ -353,7 +355,8 @@ def evaluate(frequency, limit, seeds, max_epochs, ensemble=False, adjust=True, j
     if ensemble:
         # the networks forecast logs: their average there (a geometric mean)
         chosen = [fitted[member] for member in chosen]
-        name = f"global skattn ensemble (mean of {len(chosen)})"
+        # one name at every frequency, so that the average over them has it
+        name = "global skattn ensemble"
         forecasts[name] = np.exp(np.mean([np.log(forecast) for forecast, _ in chosen], axis=0))
         seconds[name] = sum(fit_seconds for _, fit_seconds in chosen)
     rows = {}
