@@ -312,8 +312,7 @@ def evaluate(frequency, limit, seeds, max_epochs, ensemble=False, adjust=True, j
 
     # the global models see the deseasonalised series (where seasonal); their
     # forecasts are multiplied back by the seasonal indices
-    as_they_are = (series_list, np.ones((len(series_list), horizon)))
-    prepared = {False: as_they_are}
+    prepared = {False: (series_list, np.ones((len(series_list), horizon)))}
     if adjust:
         prepared[True] = deseasonalized(series_list, horizon)
     inputs, seasons = prepared[adjust]
@@ -353,12 +352,12 @@ def evaluate(frequency, limit, seeds, max_epochs, ensemble=False, adjust=True, j
     median = runs[int(np.argsort(scores)[len(scores) // 2])]
     forecasts["global skattn (median seed)"], seconds["global skattn (median seed)"] = median
     if ensemble:
-        # the networks forecast logs: their average there (a geometric mean)
-        chosen = [fitted[member] for member in chosen]
+        # the networks forecast logs: their average there (a geometric mean);
         # one name at every frequency, so that the average over them has it
         name = "global skattn ensemble"
-        forecasts[name] = np.exp(np.mean([np.log(forecast) for forecast, _ in chosen], axis=0))
-        seconds[name] = sum(fit_seconds for _, fit_seconds in chosen)
+        forecasts[name] = np.exp(np.mean([np.log(fitted[member][0]) for member in chosen],
+                                         axis=0))
+        seconds[name] = sum(fitted[member][1] for member in chosen)
     rows = {}
     for name, forecast in forecasts.items():
         rows[name] = {
