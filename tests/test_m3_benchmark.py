@@ -98,3 +98,36 @@ def test_ensemble_members_are_three_per_seed_spread_over_windows_and_preparation
     # both preparations of a seasonal frequency: five seeds on each
     members = m3.ensemble_members([0, 1, 2], [2], 18, [True, False])
     assert members == [(seed, 36, adjusted) for adjusted in (True, False) for seed in range(5)]
+
+
+@pytest.mark.filterwarnings("ignore:The network learned little")  # two epochs
+def test_the_networks_see_every_series_windows_by_series_and_time(m3):
+    """By default each network gets the windows indexed by (series, time), so
+    early stopping holds out every series' newest windows (not the last
+    series of the table), and forecasts every series from its newest one."""
+    rng = np.random.default_rng(0)
+    series_list = [(np.exp(np.cumsum(0.01 + 0.02 * rng.normal(size=length)) + level), None, 1)
+                   for length, level in ((20, 1), (35, 3), (50, 5))]
+    model = m3.network_model(0, max_epochs=2)
+    assert model.get_params()["validation_fraction"] == 0.05
+    seen = {}
+
+    class Recording(type(model)):
+        def fit(self, X, y, sample_weight=None):
+            seen["X"], seen["weight"] = X, sample_weight
+            return super().fit(X, y, sample_weight=sample_weight)
+
+    recording = Recording(**model.get_params())
+    weights = m3.mase_weights(series_list)
+    forecasts, _ = m3.global_forecasts(recording, series_list, window=8, horizon=4,
+                                       panel=True, weights=weights)
+    X = seen["X"]
+    assert isinstance(X, pd.DataFrame) and list(X.index.names) == ["series", "time"]
+    assert sorted(set(X.index.get_level_values("series"))) == [0, 1, 2]
+    assert recording.panel_
+    counts = np.bincount(X.index.get_level_values("series"))
+    np.testing.assert_array_equal(counts, [20 - 4, 35 - 4, 50 - 4])
+    np.testing.assert_allclose(seen["weight"], np.repeat(weights, counts))
+    assert forecasts.shape == (3, 4) and (forecasts > 0).all()
+    last = np.array([train[-1] for train, _, _ in series_list])
+    np.testing.assert_allclose(forecasts[:, 0], last, rtol=0.5)
