@@ -43,8 +43,8 @@ and the fit seconds, all computed in the same run:
   see the deseasonalised series and half the series as they are (the two
   err differently); ``--ensemble-windows 2 3 4`` spreads them over windows
   of 2, 3 and 4 horizons too (as N-BEATS varies its lookback), which helps
-  yearly and hurts quarterly (README, "Where a global network stands on
-  M3").
+  yearly and leaves quarterly and "other" as they were, at twice the fit
+  time or more (README, "Where a global network stands on M3").
 
 With more than one frequency, a last table averages each method over all
 series, each weighted by its horizon (the M3 paper's "all": with every
