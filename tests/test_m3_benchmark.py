@@ -131,3 +131,43 @@ def test_the_networks_see_every_series_windows_by_series_and_time(m3):
     assert forecasts.shape == (3, 4) and (forecasts > 0).all()
     last = np.array([train[-1] for train, _, _ in series_list])
     np.testing.assert_allclose(forecasts[:, 0], last, rtol=0.5)
+
+
+def test_weighted_median_takes_each_column_at_half_the_weight(m3):
+    values = np.array([[1.0, 10.0], [2.0, 30.0], [3.0, 20.0]])
+    np.testing.assert_array_equal(m3.weighted_median(values, np.ones(3)), [2.0, 20.0])
+    # the last row outweighs the others: it is the median of both columns
+    np.testing.assert_array_equal(m3.weighted_median(values, np.array([1.0, 1.0, 5.0])),
+                                  [3.0, 20.0])
+
+
+def test_recalibration_shifts_by_the_median_miss_on_every_series_newest_window(m3):
+    """The recalibrated forecasts move, per step, by the weighted median of
+    target minus forecast over each series' newest window (the one early
+    stopping held out), on the log scale the windows are on."""
+    rng = np.random.default_rng(1)
+    series_list = [(np.exp(np.cumsum(0.02 * rng.normal(size=length)) + level), None, 1)
+                   for length, level in ((15, 1), (22, 2), (30, 3))]
+
+    class Constant:
+        """Forecasts the same log ratios for every window."""
+
+        def fit(self, X, y, sample_weight=None):
+            self.rows_ = len(X)
+            return self
+
+        def predict(self, X):
+            return np.tile([0.01, 0.02, 0.03], (len(X), 1))
+
+    weights = np.array([1.0, 2.0, 4.0])
+    forecasts, recalibrated, _ = m3.global_forecasts(
+        Constant(), series_list, window=6, horizon=3, panel=True, weights=weights,
+        recalibrate=True)
+    last = np.array([train[-1] for train, _, _ in series_list])
+    np.testing.assert_allclose(forecasts, last[:, None] * np.exp([0.01, 0.02, 0.03]))
+    # each series' newest window ends 3 steps before its end: its target is the last 3
+    missed = np.array([np.log(train[-3:]) - np.log(train[-4]) - [0.01, 0.02, 0.03]
+                       for train, _, _ in series_list])
+    expected = m3.weighted_median(missed, weights)
+    np.testing.assert_allclose(recalibrated, forecasts * np.exp(expected))
+    assert not np.allclose(recalibrated, forecasts)
