@@ -216,8 +216,8 @@ def weighted_median(values, weights):
 
 def global_forecasts(model, series_list, window, horizon, panel=False, weights=None,
                      recalibrate=False):
-    """Fit ``model`` on every series' windows; (forecasts, fit seconds), and
-    with ``recalibrate`` also the forecasts shifted by ``holdout offsets``.
+    """Fit ``model`` on every series' windows; (forecasts, fit seconds), or
+    with ``recalibrate`` (forecasts, recalibrated forecasts, fit seconds).
 
     ``panel``: the windows go in as a table indexed by (series, time), so
     skattn's early stopping holds out the newest rows of every series (with
@@ -227,7 +227,8 @@ def global_forecasts(model, series_list, window, horizon, panel=False, weights=N
     median (weighted as the windows) of target minus forecast over every
     series' newest window, which early stopping held out of training: how far
     the network misses the newest period it did not learn from, in the log
-    ratios it forecasts. Returns ``(forecasts, recalibrated, seconds)``."""
+    ratios it forecasts (a series with a single window has none held out;
+    on M3 every series has several)."""
     X, y, newest, last, index = windows(series_list, window, horizon)
     fit_params = {}
     series = index.get_level_values("series").to_numpy()
