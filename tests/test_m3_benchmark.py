@@ -171,3 +171,14 @@ def test_recalibration_shifts_by_the_median_miss_on_every_series_newest_window(m
     expected = m3.weighted_median(missed, weights)
     np.testing.assert_allclose(recalibrated, forecasts * np.exp(expected))
     assert not np.allclose(recalibrated, forecasts)
+
+
+def test_the_in_sample_split_scores_each_training_part_on_its_last_horizon(m3):
+    series_list = [(np.arange(1.0, 21.0), np.array([21.0, 22.0, 23.0]), 1),
+                   (np.arange(5.0, 15.0), np.array([15.0, 16.0, 17.0]), 4)]
+    split = m3.in_sample_split(series_list)
+    for (train, test, period), (new_train, new_test, new_period) in zip(series_list, split,
+                                                                      strict=True):
+        assert new_period == period and len(new_test) == len(test)
+        np.testing.assert_array_equal(np.concatenate([new_train, new_test]), train)
+        assert new_test[-1] < test[0]  # nothing of the official test part
