@@ -333,19 +333,21 @@ def network_model(seed, max_epochs=None, panel=True):
     return AttentionLSTMRegressor(**params)
 
 
-def network(inputs, seed, window, horizon, max_epochs, panel=True, weights=None):
+def network(inputs, seed, window, horizon, max_epochs, panel=True, weights=None,
+            recalibrate=False):
     """(forecasts, recalibrated forecasts, fit seconds) of one global skattn
-    network on ``inputs``."""
+    network on ``inputs``; without ``recalibrate`` (or with the tail holdout,
+    where most series' newest windows were trained on) the second are the
+    first."""
     import torch
 
     torch.set_num_threads(1)  # also in a joblib worker
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         result = global_forecasts(network_model(seed, max_epochs, panel), inputs, window,
-                                  horizon, panel=panel, weights=weights, recalibrate=panel)
-    # with the tail holdout most series' newest windows were trained on:
-    # nothing to recalibrate on
-    return result if panel else (result[0], result[0], result[1])
+                                  horizon, panel=panel, weights=weights,
+                                  recalibrate=recalibrate and panel)
+    return result if len(result) == 3 else (result[0], result[0], result[1])
 
 
 def evaluate(frequency, limit, seeds, max_epochs, ensemble=False, adjust=True, jobs=1,
@@ -417,7 +419,7 @@ def evaluate(frequency, limit, seeds, max_epochs, ensemble=False, adjust=True, j
     members = singles + [member for member in chosen if member not in singles]
     fitted = Parallel(n_jobs=jobs)(
         delayed(network)(prepared[adjusted][0], seed, window_size, horizon, max_epochs, panel,
-                         weights)
+                         weights, recalibrate)
         for seed, window_size, adjusted in members
     )
     fitted = {member: (forecast * prepared[member[2]][1], shifted * prepared[member[2]][1],
