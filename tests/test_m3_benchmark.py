@@ -181,3 +181,62 @@ def test_the_in_sample_split_scores_each_training_part_on_its_last_horizon(m3):
         assert new_period == period and len(new_test) == len(test)
         np.testing.assert_array_equal(np.concatenate([new_train, new_test]), train)
         assert new_test[-1] < test[0]  # nothing of the official test part
+
+
+def test_aggregated_series_are_other_frequencies_summed_to_the_period(m3, monkeypatch):
+    """Cross-learning: quarterly trains also on the monthly training parts in
+    sums of three months ending at their last value; too short ones are left
+    out, and the in-sample check cuts each source by the horizon first."""
+    monthly = [(np.arange(1.0, 62.0), np.ones(18), 12),  # 61 months: 20 quarters
+               (np.arange(1.0, 31.0), np.ones(18), 12)]  # 10 quarters: too short for h 8
+    quarterly = [(np.arange(1.0, 45.0), np.ones(8), 4)]  # 11 years
+    sources = {"monthly": monthly, "quarterly": quarterly}
+    monkeypatch.setattr(m3, "load", lambda frequency, limit=None: sources[frequency][:limit])
+
+    helpers = m3.aggregated("quarterly", horizon=8)
+    assert len(helpers) == 1
+    train, test, period = helpers[0]
+    assert period == 4 and len(test) == 0 and len(train) == 20
+    np.testing.assert_allclose(train, np.arange(2.0, 62.0).reshape(20, 3).sum(axis=1))
+    assert train[-1] == 59 + 60 + 61
+
+    cut = m3.aggregated("quarterly", horizon=8, in_sample=True)
+    assert len(cut) == 1 and len(cut[0][0]) == 12
+    assert cut[0][0][-1] == 35 + 36 + 37  # the last 24 months went with the horizon
+
+    # another source and block: quarterly in fours to years, at least 6 + 3 years
+    monkeypatch.setitem(m3.AGGREGATED, "yearly", (("quarterly", 4),))
+    yearly = m3.aggregated("yearly", horizon=6)
+    assert [len(train) for train, _, _ in yearly] == [11]
+    assert yearly[0][0][-1] == 41 + 42 + 43 + 44
+    assert m3.aggregated("monthly", horizon=18) == []
+    assert m3.aggregated("other", horizon=8) == []
+
+
+@pytest.mark.filterwarnings("ignore:The network learned little")  # two epochs
+def test_helper_series_train_the_global_model_but_get_no_forecast(m3):
+    rng = np.random.default_rng(1)
+    series_list = [(np.exp(np.cumsum(0.01 + 0.02 * rng.normal(size=length)) + 2), None, 1)
+                   for length in (20, 30)]
+    helpers = [(np.exp(np.cumsum(0.02 * rng.normal(size=25)) + 1), np.empty(0), 1)]
+    model = m3.network_model(0, max_epochs=2)
+    seen = {}
+
+    class Recording(type(model)):
+        def fit(self, X, y, sample_weight=None):
+            seen["X"], seen["weight"] = X, sample_weight
+            return super().fit(X, y, sample_weight=sample_weight)
+
+    weights = m3.mase_weights(series_list + helpers)
+    forecasts, _ = m3.global_forecasts(Recording(**model.get_params()), series_list, window=8,
+                                       horizon=4, panel=True, weights=weights,
+                                       helpers=helpers)
+    assert forecasts.shape == (2, 4) and np.all(np.isfinite(forecasts))
+    counts = np.bincount(seen["X"].index.get_level_values("series"))
+    np.testing.assert_array_equal(counts, [20 - 4, 30 - 4, 25 - 4])
+    np.testing.assert_allclose(seen["weight"], np.repeat(weights, counts))
+    # each forecast starts from its own series' last value (the helper sits
+    # about e times lower)
+    lasts = np.array([train[-1] for train, _, _ in series_list])
+    assert np.all(np.abs(np.log(forecasts[:, 0] / lasts)) < 0.3)
+    assert np.all(np.abs(np.log(forecasts[:, 0] / helpers[0][0][-1])) > 0.5)
