@@ -29,7 +29,8 @@ and the fit seconds, all computed in the same run:
   arrays, and early stopping holds out the last fifth of the table, which
   is the last fifth of the series in the dataset's order (M3 sorts them by
   category, so whole categories went unseen: the protocol before
-  2026-11-30);
+  2026-11-30; no cross-learning then, or the held-out fifth would be the
+  helper series);
 - the quarterly global models also train on the monthly training parts
   summed to quarters (cross-learning, ``AGGREGATED`` and ``aggregated``:
   each monthly series in sums of three months ending at its last value,
@@ -274,7 +275,8 @@ def global_forecasts(model, series_list, window, horizon, panel=False, weights=N
     one per series, each window's ``sample_weight`` is its series'.
     ``recalibrate`` (with ``panel``): the offsets are, per horizon step, the
     median (weighted as the windows) of target minus forecast over every
-    series' newest window, which early stopping held out of training: how far
+    series' newest window (the helpers' too), which early stopping held out
+    of training: how far
     the network misses the newest period it did not learn from, in the log
     ratios it forecasts (a series with a single window has none held out;
     on M3 every series has several)."""
@@ -379,9 +381,9 @@ def network_model(seed, max_epochs=None, panel=True):
 def network(inputs, seed, window, horizon, max_epochs, panel=True, weights=None,
             recalibrate=False, helpers=()):
     """(forecasts, recalibrated forecasts, fit seconds) of one global skattn
-    network on ``inputs``; without ``recalibrate`` (or with the tail holdout,
-    where most series' newest windows were trained on) the second are the
-    first."""
+    network on ``inputs`` (and ``helpers``, trained on only); without
+    ``recalibrate`` (or with the tail holdout, where most series' newest
+    windows were trained on) the second are the first."""
     import torch
 
     torch.set_num_threads(1)  # also in a joblib worker
@@ -403,8 +405,10 @@ def evaluate(frequency, limit, seeds, max_epochs, ensemble=False, adjust=True, j
     printed a second time with the same networks' recalibrated forecasts
     (``global_forecasts``); ``in_sample``: every method scored on the last
     horizon of the training parts (``in_sample_split``) instead of the test
-    parts; ``cross_learning``: the global models also train on the other
-    frequencies' series summed to this one's period (``aggregated``)."""
+    parts; ``cross_learning``: the global models also train on the training
+    parts of the frequencies ``AGGREGATED`` names, summed to this one's period
+    (``aggregated``; quarterly only; not with the tail holdout, ``panel=False``,
+    where they would fill the held-out fifth)."""
     from joblib import Parallel, delayed
     from sklearn.linear_model import RidgeCV
 
@@ -434,7 +438,8 @@ def evaluate(frequency, limit, seeds, max_epochs, ensemble=False, adjust=True, j
 
     # the global models see the deseasonalised series (where seasonal); their
     # forecasts are multiplied back by the seasonal indices
-    helpers = aggregated(frequency, horizon, limit, in_sample) if cross_learning else []
+    helpers = (aggregated(frequency, horizon, limit, in_sample) if cross_learning and panel
+               else [])
     prepared = {False: (series_list, np.ones((len(series_list), horizon)), helpers)}
     if adjust:
         prepared[True] = (*deseasonalized(series_list, horizon),
@@ -530,7 +535,8 @@ def main():
     parser.add_argument("--frequencies", nargs="+", default=list(FREQUENCIES),
                         choices=list(FREQUENCIES))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    parser.add_argument("--limit", type=int, default=None, help="series per frequency")
+    parser.add_argument("--limit", type=int, default=None,
+                        help="series per frequency (and per cross-learning source)")
     parser.add_argument("--max-epochs", type=int, default=None)
     parser.add_argument("--ensemble", action="store_true",
                         help="also the average forecast of 3 x as many networks as seeds")
@@ -546,7 +552,7 @@ def main():
     parser.add_argument("--tail-holdout", action="store_true",
                         help="skattn on plain arrays: early stopping holds out the table's "
                              "last fifth (the last series) instead of every series' newest "
-                             "windows")
+                             "windows; no cross-learning")
     parser.add_argument("--jobs", type=int, default=1,
                         help="networks fitted at once (processes, one thread each)")
     parser.add_argument("--small", action="store_true", help="60 series each, 1 seed, 20 epochs")

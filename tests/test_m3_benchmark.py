@@ -188,13 +188,15 @@ def test_aggregated_series_are_other_frequencies_summed_to_the_period(m3, monkey
     sums of three months ending at their last value; too short ones are left
     out, and the in-sample check cuts each source by the horizon first."""
     monthly = [(np.arange(1.0, 62.0), np.ones(18), 12),  # 61 months: 20 quarters
-               (np.arange(1.0, 31.0), np.ones(18), 12)]  # 10 quarters: too short for h 8
+               (np.arange(1.0, 31.0), np.ones(18), 12),  # 10 quarters: too short for h 8
+               (np.arange(1.0, 34.0), np.ones(18), 12)]  # 11 quarters: three windows
     quarterly = [(np.arange(1.0, 45.0), np.ones(8), 4)]  # 11 years
     sources = {"monthly": monthly, "quarterly": quarterly}
     monkeypatch.setattr(m3, "load", lambda frequency, limit=None: sources[frequency][:limit])
 
     helpers = m3.aggregated("quarterly", horizon=8)
-    assert len(helpers) == 1
+    assert [len(train) for train, _, _ in helpers] == [20, 11]
+    assert len(m3.aggregated("quarterly", horizon=8, limit=1)) == 1  # --limit: sources too
     train, test, period = helpers[0]
     assert period == 4 and len(test) == 0 and len(train) == 20
     np.testing.assert_allclose(train, np.arange(2.0, 62.0).reshape(20, 3).sum(axis=1))
