@@ -277,8 +277,8 @@ def global_forecasts(model, series_list, window, horizon, panel=False, weights=N
     median (weighted as the windows) of target minus forecast over every
     series' newest window (the helpers' too), which early stopping held out
     of training: how far the network misses the newest period it did not
-    learn from, in the log ratios it forecasts (a series with a single window has none held out;
-    on M3 every series has several)."""
+    learn from, in the log ratios it forecasts (a series with a single
+    window has none held out; on M3 every series has several)."""
     X, y, newest, last, index = windows(list(series_list) + list(helpers), window, horizon)
     newest, last = newest[: len(series_list)], last[: len(series_list)]
     fit_params = {}
