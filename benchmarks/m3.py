@@ -443,7 +443,7 @@ def evaluate(frequency, limit, seeds, max_epochs, ensemble=False, adjust=True, j
     if adjust:
         prepared[True] = (*deseasonalized(series_list, horizon),
                           deseasonalized(helpers, horizon)[0])
-    inputs, seasons, _ = prepared[adjust]
+    inputs, seasons, input_helpers = prepared[adjust]
     # the ensemble's networks see both preparations where some series has a
     # season to remove (the two err differently, and their average beats either)
     preparations = [True, False] if adjust and not np.all(seasons == 1) else [adjust]
@@ -453,8 +453,7 @@ def evaluate(frequency, limit, seeds, max_epochs, ensemble=False, adjust=True, j
 
     def global_model(model, window_size):
         forecast, fit_seconds = global_forecasts(model, inputs, window_size, horizon,
-                                                 weights=weights,
-                                                 helpers=prepared[adjust][2])
+                                                 weights=weights, helpers=input_helpers)
         return forecast * seasons, fit_seconds
 
     forecasts["global RidgeCV"], seconds["global RidgeCV"] = global_model(FilledRidge(), window)
