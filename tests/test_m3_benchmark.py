@@ -100,6 +100,20 @@ def test_ensemble_members_are_three_per_seed_spread_over_windows_and_preparation
     assert members == [(seed, 36, adjusted) for adjusted in (True, False) for seed in range(5)]
 
 
+def recording_network(m3):
+    """The benchmark's network (two epochs) and a dict its fit fills with the
+    windows and sample weights it was given."""
+    model = m3.network_model(0, max_epochs=2)
+    seen = {}
+
+    class Recording(type(model)):
+        def fit(self, X, y, sample_weight=None):
+            seen["X"], seen["weight"] = X, sample_weight
+            return super().fit(X, y, sample_weight=sample_weight)
+
+    return Recording(**model.get_params()), seen
+
+
 @pytest.mark.filterwarnings("ignore:The network learned little")  # two epochs
 def test_the_networks_see_every_series_windows_by_series_and_time(m3):
     """By default each network gets the windows indexed by (series, time), so
@@ -110,14 +124,7 @@ def test_the_networks_see_every_series_windows_by_series_and_time(m3):
                    for length, level in ((20, 1), (35, 3), (50, 5))]
     model = m3.network_model(0, max_epochs=2)
     assert model.get_params()["validation_fraction"] == 0.05
-    seen = {}
-
-    class Recording(type(model)):
-        def fit(self, X, y, sample_weight=None):
-            seen["X"], seen["weight"] = X, sample_weight
-            return super().fit(X, y, sample_weight=sample_weight)
-
-    recording = Recording(**model.get_params())
+    recording, seen = recording_network(m3)
     weights = m3.mase_weights(series_list)
     forecasts, _ = m3.global_forecasts(recording, series_list, window=8, horizon=4,
                                        panel=True, weights=weights)
@@ -221,16 +228,9 @@ def test_helper_series_train_the_global_model_but_get_no_forecast(m3):
     series_list = [(np.exp(np.cumsum(0.01 + 0.02 * rng.normal(size=length)) + 2), None, 1)
                    for length in (20, 30)]
     helpers = [(np.exp(np.cumsum(0.02 * rng.normal(size=25)) + 1), np.empty(0), 1)]
-    model = m3.network_model(0, max_epochs=2)
-    seen = {}
-
-    class Recording(type(model)):
-        def fit(self, X, y, sample_weight=None):
-            seen["X"], seen["weight"] = X, sample_weight
-            return super().fit(X, y, sample_weight=sample_weight)
-
+    recording, seen = recording_network(m3)
     weights = m3.mase_weights(series_list + helpers)
-    forecasts, _ = m3.global_forecasts(Recording(**model.get_params()), series_list, window=8,
+    forecasts, _ = m3.global_forecasts(recording, series_list, window=8,
                                        horizon=4, panel=True, weights=weights,
                                        helpers=helpers)
     assert forecasts.shape == (2, 4) and np.all(np.isfinite(forecasts))
